@@ -1,0 +1,530 @@
+//! The engine: every call of one media worker, driven by inputs and drained
+//! of outputs (the sans-IO run loop, see the crate docs).
+//!
+//! All calls share one 20 ms tick grid: at each tick every active call moves
+//! one frame each way. One timer per engine, not per call, keeps a thousand
+//! calls cheap, and the per-call send interval stays 20 ms because each call
+//! is served at the same point of every tick.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::call::media::{Dropped, Received};
+use crate::call::{Call, CallSettings};
+use crate::dialogue::digits::{Digits, Settings as DigitSettings};
+use crate::playout::Prompts;
+use crate::sdp::{LocalCaps, LocalMedia};
+
+/// The 20 ms media clock period.
+pub const TICK: Duration = Duration::from_millis(20);
+
+/// A call's handle, assigned by the shell (unique per process).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallId(pub u64);
+
+impl std::fmt::Display for CallId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Engine configuration, validated by the shell's config layer.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Codecs and telephone-event support offered in SDP answers.
+    pub caps: LocalCaps,
+    /// Per-call media settings.
+    pub call: CallSettings,
+    /// Ringing time before the engine answers.
+    pub answer_after: Duration,
+    /// Settings of the built-in digits dialplan.
+    pub digits: DigitSettings,
+    /// Seed of the SSRC/sequence generator (RFC 3550 wants them random; a
+    /// seed keeps simulations repeatable).
+    pub seed: u64,
+}
+
+/// What happened, fed to the engine.
+#[derive(Debug)]
+pub enum Input<'a> {
+    /// A signalling event for a call.
+    Signal {
+        /// Current time.
+        now: Instant,
+        /// The call.
+        call: CallId,
+        /// What happened.
+        event: SignalEvent,
+    },
+    /// A datagram arrived on a call's RTP (or, with `rtcp`, RTCP) port.
+    Rtp {
+        /// Arrival time.
+        now: Instant,
+        /// The call whose port received it.
+        call: CallId,
+        /// True for the RTCP port.
+        rtcp: bool,
+        /// Source address.
+        from: SocketAddr,
+        /// The datagram.
+        data: &'a [u8],
+    },
+    /// An operator or API command.
+    Command {
+        /// Current time.
+        now: Instant,
+        /// The call.
+        call: CallId,
+        /// What to do.
+        command: Command,
+    },
+    /// The deadline last returned in [`Output::Timeout`] has passed.
+    Timeout(Instant),
+}
+
+/// Signalling events the shell turns SIP into.
+#[derive(Debug, Clone)]
+pub enum SignalEvent {
+    /// A new INVITE with an SDP offer; `local` is the RTP address reserved for
+    /// the call.
+    Offered {
+        /// The SDP offer body.
+        sdp: Vec<u8>,
+        /// Where kefu receives this call's RTP.
+        local: LocalMedia,
+    },
+    /// A re-INVITE with a new offer.
+    Reoffer {
+        /// The SDP offer body.
+        sdp: Vec<u8>,
+    },
+    /// The caller cancelled before answer (the SIP layer sent 487).
+    Cancelled,
+    /// The caller hung up (BYE).
+    Bye,
+    /// The dialog failed (no ACK, transport error).
+    Failed,
+}
+
+/// Commands from the operator side.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Send RFC 4733 telephone events.
+    SendDigits(String),
+    /// End the call.
+    Hangup,
+}
+
+/// What the shell must do.
+#[derive(Debug)]
+pub enum Output {
+    /// Send a datagram from the call's RTP (or RTCP) port.
+    Transmit {
+        /// The call whose port sends it.
+        call: CallId,
+        /// True for the RTCP port.
+        rtcp: bool,
+        /// Destination.
+        to: SocketAddr,
+        /// The datagram.
+        data: Vec<u8>,
+    },
+    /// A SIP action on the call's dialog.
+    Signal {
+        /// The call.
+        call: CallId,
+        /// What to do.
+        action: SignalAction,
+    },
+    /// Recording data for the call.
+    Record {
+        /// The call.
+        call: CallId,
+        /// What to record.
+        event: RecordEvent,
+    },
+    /// Something worth logging or storing.
+    Event {
+        /// The call.
+        call: CallId,
+        /// What happened.
+        event: CallEvent,
+    },
+    /// Nothing more now; call again with [`Input::Timeout`] at this time.
+    Timeout(Instant),
+}
+
+/// SIP actions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignalAction {
+    /// Send 180 Ringing.
+    Ringing,
+    /// Send 200 OK with this SDP answer.
+    Answer {
+        /// The SDP answer.
+        sdp: String,
+    },
+    /// Reject the INVITE.
+    Reject {
+        /// SIP status code.
+        status: u16,
+        /// Reason phrase.
+        reason: String,
+    },
+    /// Answer a re-INVITE with 200 OK and this SDP.
+    ReofferAnswer {
+        /// The SDP answer.
+        sdp: String,
+    },
+    /// Reject a re-INVITE; the call goes on unchanged.
+    ReofferReject {
+        /// SIP status code.
+        status: u16,
+        /// Reason phrase.
+        reason: String,
+    },
+    /// Send BYE.
+    Hangup,
+}
+
+/// Recording data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordEvent {
+    /// Open a stereo recording at this rate.
+    Start {
+        /// Samples per second.
+        rate: u32,
+    },
+    /// Interleaved stereo samples: caller left, agent right.
+    Frame(Vec<i16>),
+    /// Close the recording.
+    Stop,
+}
+
+/// Why a call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    /// The caller sent BYE.
+    RemoteBye,
+    /// The caller cancelled before answer.
+    Cancelled,
+    /// kefu hung up (dialogue finished or command).
+    Hangup,
+    /// The offer was rejected with this status.
+    Rejected(u16),
+    /// No RTP arrived for too long.
+    MediaTimeout,
+    /// Signalling failed.
+    Failed,
+}
+
+impl EndReason {
+    /// A short stable name for logs and metrics.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            EndReason::RemoteBye => "remote_bye",
+            EndReason::Cancelled => "cancelled",
+            EndReason::Hangup => "hangup",
+            EndReason::Rejected(_) => "rejected",
+            EndReason::MediaTimeout => "media_timeout",
+            EndReason::Failed => "failed",
+        }
+    }
+}
+
+/// Notable events of a call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallEvent {
+    /// The call was answered.
+    Answered,
+    /// The caller pressed a key.
+    Digit(char),
+    /// The call is over; the shell releases its ports and dialog.
+    Ended(EndReason),
+}
+
+/// Counters of one engine.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    /// RTP datagrams received and used.
+    pub rtp_received: u64,
+    /// RTP datagrams sent.
+    pub rtp_sent: u64,
+    /// Received datagrams dropped, by reason (index of [`Dropped::ALL`]).
+    pub dropped: [u64; 9],
+    /// Telephone-event key presses received.
+    pub digits: u64,
+    /// Ticks that ran more than one period late (the clock skipped ahead).
+    pub clock_slips: u64,
+}
+
+/// Many calls, one tick grid.
+#[derive(Debug)]
+pub struct Engine {
+    config: Config,
+    prompts: Arc<Prompts>,
+    calls: HashMap<CallId, Call>,
+    order: Vec<CallId>,
+    out: VecDeque<Output>,
+    next_tick: Option<Instant>,
+    epoch: Instant,
+    rng: u64,
+    stats: Stats,
+}
+
+impl Engine {
+    /// A new engine with no calls.
+    pub fn new(config: Config, prompts: Arc<Prompts>, now: Instant) -> Engine {
+        let rng = config.seed | 1;
+        Engine {
+            config,
+            prompts,
+            calls: HashMap::new(),
+            order: Vec::new(),
+            out: VecDeque::new(),
+            next_tick: None,
+            epoch: now,
+            rng,
+            stats: Stats::default(),
+        }
+    }
+
+    /// Number of calls (ringing or active).
+    pub fn calls(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// A call, if it exists.
+    pub fn call(&self, id: CallId) -> Option<&Call> {
+        self.calls.get(&id)
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    fn random(&mut self) -> u32 {
+        // xorshift64*: cheap and repeatable for a given seed.
+        let mut x = self.rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng = x;
+        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) as u32
+    }
+
+    /// Feeds one input; then drain [`Engine::poll_output`].
+    pub fn handle_input(&mut self, input: Input<'_>) {
+        match input {
+            Input::Signal { now, call, event } => self.on_signal(now, call, event),
+            Input::Rtp {
+                now,
+                call,
+                rtcp,
+                from,
+                data,
+            } => self.on_rtp(now, call, rtcp, from, data),
+            Input::Command { now, call, command } => self.on_command(now, call, command),
+            Input::Timeout(now) => self.on_timeout(now),
+        }
+    }
+
+    /// The next output; [`Output::Timeout`] when there is nothing more now.
+    pub fn poll_output(&mut self) -> Output {
+        if let Some(o) = self.out.pop_front() {
+            return o;
+        }
+        let idle = self.epoch + Duration::from_secs(3600 * 24 * 365);
+        Output::Timeout(self.next_tick.unwrap_or(idle))
+    }
+
+    fn on_signal(&mut self, now: Instant, id: CallId, event: SignalEvent) {
+        match event {
+            SignalEvent::Offered { sdp, local } => self.offer(now, id, &sdp, local),
+            SignalEvent::Reoffer { sdp } => {
+                let caps = self.config.caps.clone();
+                let Some(call) = self.calls.get_mut(&id) else {
+                    self.out.push_back(Output::Signal {
+                        call: id,
+                        action: SignalAction::ReofferReject {
+                            status: 481,
+                            reason: "Call/Transaction Does Not Exist".into(),
+                        },
+                    });
+                    return;
+                };
+                let action = match call.reoffer(&sdp, &caps) {
+                    Ok(sdp) => SignalAction::ReofferAnswer { sdp },
+                    Err(e) => SignalAction::ReofferReject {
+                        status: e.status(),
+                        reason: e.to_string(),
+                    },
+                };
+                self.out.push_back(Output::Signal { call: id, action });
+            }
+            SignalEvent::Cancelled => self.end(id, crate::engine::EndReason::Cancelled),
+            SignalEvent::Bye => self.end(id, EndReason::RemoteBye),
+            SignalEvent::Failed => self.end(id, EndReason::Failed),
+        }
+    }
+
+    fn offer(&mut self, now: Instant, id: CallId, sdp: &[u8], local: LocalMedia) {
+        if self.calls.contains_key(&id) {
+            return;
+        }
+        let ssrc = self.random();
+        let dialogue = Box::new(Digits::new(self.config.digits.clone()));
+        match Call::offer(
+            id,
+            sdp,
+            &self.config.caps,
+            local,
+            self.config.call.clone(),
+            dialogue,
+            self.prompts.clone(),
+            self.config.answer_after,
+            ssrc,
+            now,
+        ) {
+            Ok(call) => {
+                self.out.push_back(Output::Signal {
+                    call: id,
+                    action: SignalAction::Ringing,
+                });
+                self.calls.insert(id, call);
+                self.order.push(id);
+                if self.next_tick.is_none() {
+                    self.next_tick = Some(now + TICK);
+                }
+            }
+            Err(e) => {
+                self.out.push_back(Output::Signal {
+                    call: id,
+                    action: SignalAction::Reject {
+                        status: e.status(),
+                        reason: e.to_string(),
+                    },
+                });
+                self.out.push_back(Output::Event {
+                    call: id,
+                    event: CallEvent::Ended(EndReason::Rejected(e.status())),
+                });
+            }
+        }
+    }
+
+    fn end(&mut self, id: CallId, reason: EndReason) {
+        if let Some(call) = self.calls.get_mut(&id) {
+            call.end(reason, &mut self.out);
+        }
+        self.reap();
+    }
+
+    fn reap(&mut self) {
+        let calls = &mut self.calls;
+        self.order.retain(|id| {
+            let ended = calls
+                .get(id)
+                .is_none_or(|c| c.phase() == crate::call::Phase::Ended);
+            if ended {
+                calls.remove(id);
+            }
+            !ended
+        });
+        if self.calls.is_empty() {
+            self.next_tick = None;
+        }
+    }
+
+    fn on_rtp(&mut self, now: Instant, id: CallId, rtcp: bool, from: SocketAddr, data: &[u8]) {
+        let Some(call) = self.calls.get_mut(&id) else {
+            self.count_drop(Dropped::NoSession);
+            return;
+        };
+        if rtcp {
+            call.on_rtcp(data, now);
+            return;
+        }
+        let received = call.on_rtp(now, from, data, &mut self.out);
+        let ended = call.phase() == crate::call::Phase::Ended;
+        match received {
+            Received::Dropped(d) => self.count_drop(d),
+            Received::Event(d) => {
+                self.stats.rtp_received += 1;
+                if d.is_some() {
+                    self.stats.digits += 1;
+                }
+            }
+            Received::Audio => self.stats.rtp_received += 1,
+        }
+        if ended {
+            self.reap();
+        }
+    }
+
+    fn count_drop(&mut self, d: Dropped) {
+        if let Some(i) = Dropped::ALL.iter().position(|x| *x == d) {
+            self.stats.dropped[i] += 1;
+        }
+    }
+
+    fn on_command(&mut self, now: Instant, id: CallId, command: Command) {
+        let _ = now;
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        match command {
+            Command::SendDigits(d) => {
+                call.send_digits(&d);
+            }
+            Command::Hangup => {
+                self.out.push_back(Output::Signal {
+                    call: id,
+                    action: SignalAction::Hangup,
+                });
+                call.end(EndReason::Hangup, &mut self.out);
+                self.reap();
+            }
+        }
+    }
+
+    fn on_timeout(&mut self, now: Instant) {
+        let Some(tick) = self.next_tick else {
+            return;
+        };
+        if now < tick {
+            return;
+        }
+        let ntp = ntp_time(self.epoch, now);
+        let before = self.out.len();
+        for id in &self.order {
+            if let Some(call) = self.calls.get_mut(id) {
+                call.tick(now, ntp, &mut self.out);
+            }
+        }
+        self.stats.rtp_sent += self
+            .out
+            .range(before..)
+            .filter(|o| matches!(o, Output::Transmit { rtcp: false, .. }))
+            .count() as u64;
+        let mut next = tick + TICK;
+        if now >= next {
+            // More than a whole period late: skip ahead rather than burst.
+            self.stats.clock_slips += 1;
+            next = now + TICK;
+        }
+        self.next_tick = Some(next);
+        self.reap();
+    }
+}
+
+/// An NTP timestamp (RFC 3550 §4) for `now`, counted from the engine's epoch:
+/// only differences matter to the peer's round-trip computation.
+fn ntp_time(epoch: Instant, now: Instant) -> u64 {
+    let d = now.saturating_duration_since(epoch);
+    let frac = ((d.subsec_nanos() as u64) << 32) / 1_000_000_000;
+    (d.as_secs() << 32) | frac
+}

@@ -1,0 +1,1 @@
+//! kefu's test world (virtual clock, simulated network, scripted phones).

@@ -1,0 +1,214 @@
+//! Loads a dialplan for the engine: the bundled `default` (compiled into the
+//! binary with its prompts) or a TOML file with a prompts folder beside it.
+//!
+//! Prompts are WAV files of any common rate, mono or stereo, 16-bit PCM; they
+//! are mixed to mono and resampled to 8 kHz once, at load time.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use kefu_core::dialogue::digits::Settings as DigitSettings;
+use kefu_core::media::resample::resample;
+use kefu_core::media::Hz;
+use kefu_core::playout::Prompts;
+use serde::Deserialize;
+
+/// A dialplan ready for the engine.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// Name or file it came from.
+    pub source: String,
+    /// Settings of the digits dialogue.
+    pub digits: DigitSettings,
+    /// Ringing time before answer.
+    pub answer_after: Duration,
+    /// Prompts at 8 kHz.
+    pub prompts: Prompts,
+}
+
+/// A dialplan that cannot be used; whose fault: the operator's.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DialplanError {
+    /// The file could not be read.
+    #[error("dialplan {file}: cannot read: {source}")]
+    Read {
+        /// The file.
+        file: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not a valid dialplan.
+    #[error("dialplan {file}:{line}: {message}")]
+    Syntax {
+        /// The file.
+        file: String,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A prompt file is unusable.
+    #[error("dialplan prompt {file}: {message}")]
+    Prompt {
+        /// The WAV file.
+        file: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    kind: String,
+    prompts: Option<String>,
+    answer_after_ms: Option<u64>,
+    #[serde(default)]
+    digits: RawDigits,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDigits {
+    first_digit_timeout_ms: Option<u64>,
+    inter_digit_timeout_ms: Option<u64>,
+    max_digits: Option<usize>,
+    terminator: Option<String>,
+}
+
+const DEFAULT_TOML: &str = include_str!("../dialplans/default.toml");
+
+macro_rules! bundled {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_bytes!(concat!("../dialplans/default/prompts/", $name, ".wav")) as &[u8])),*]
+    };
+}
+
+const DEFAULT_PROMPTS: &[(&str, &[u8])] = bundled!(
+    "greeting", "you-entered", "goodbye", "no-input", "digit-0", "digit-1", "digit-2",
+    "digit-3", "digit-4", "digit-5", "digit-6", "digit-7", "digit-8", "digit-9",
+    "digit-star", "digit-pound", "digit-a", "digit-b", "digit-c", "digit-d",
+);
+
+/// Loads `name_or_file`: `default`, or a path to a dialplan TOML file.
+pub fn load(name_or_file: &str) -> Result<Loaded, DialplanError> {
+    if name_or_file == "default" {
+        let raw = parse("default", DEFAULT_TOML)?;
+        let mut prompts = Prompts::new();
+        for (name, bytes) in DEFAULT_PROMPTS {
+            let file = format!("default/prompts/{name}.wav");
+            prompts.insert(name, decode_wav(&file, std::io::Cursor::new(*bytes))?);
+        }
+        return Ok(build("default".into(), raw, prompts)?);
+    }
+    let path = PathBuf::from(name_or_file);
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(&path).map_err(|source| DialplanError::Read {
+        file: file.clone(),
+        source,
+    })?;
+    let raw = parse(&file, &text)?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let prompts_dir = dir.join(raw.prompts.as_deref().unwrap_or("prompts"));
+    let prompts = load_dir(&prompts_dir)?;
+    build(file, raw, prompts)
+}
+
+fn parse(file: &str, text: &str) -> Result<Raw, DialplanError> {
+    let raw: Raw = toml::from_str(text).map_err(|e| DialplanError::Syntax {
+        file: file.to_string(),
+        line: e
+            .span()
+            .map(|s| text.as_bytes()[..s.start.min(text.len())].iter().filter(|b| **b == b'\n').count() + 1)
+            .unwrap_or(0),
+        message: e.message().trim().to_string(),
+    })?;
+    if raw.kind != "digits" {
+        return Err(DialplanError::Syntax {
+            file: file.to_string(),
+            line: 0,
+            message: format!("kind: unknown dialplan kind {:?} (this version has: digits)", raw.kind),
+        });
+    }
+    Ok(raw)
+}
+
+fn build(source: String, raw: Raw, prompts: Prompts) -> Result<Loaded, DialplanError> {
+    let d = DigitSettings::default();
+    let terminator = match raw.digits.terminator.as_deref() {
+        None => d.terminator,
+        Some(t) if t.chars().count() == 1 && "0123456789*#ABCD".contains(t) => t.chars().next().unwrap_or('#'),
+        Some(t) => {
+            return Err(DialplanError::Syntax {
+                file: source,
+                line: 0,
+                message: format!("digits.terminator: {t:?} is not a DTMF key"),
+            })
+        }
+    };
+    Ok(Loaded {
+        digits: DigitSettings {
+            first_digit_timeout: raw.digits.first_digit_timeout_ms.map(Duration::from_millis).unwrap_or(d.first_digit_timeout),
+            inter_digit_timeout: raw.digits.inter_digit_timeout_ms.map(Duration::from_millis).unwrap_or(d.inter_digit_timeout),
+            max_digits: raw.digits.max_digits.unwrap_or(d.max_digits).clamp(1, 64),
+            terminator,
+        },
+        answer_after: Duration::from_millis(raw.answer_after_ms.unwrap_or(300).min(60_000)),
+        source,
+        prompts,
+    })
+}
+
+fn load_dir(dir: &Path) -> Result<Prompts, DialplanError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| DialplanError::Read {
+        file: dir.display().to_string(),
+        source,
+    })?;
+    let mut prompts = Prompts::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("wav") {
+            continue;
+        }
+        let Some(name) = path.file_stem().and_then(|s| s.to_str()) else {
+            continue;
+        };
+        let file = path.display().to_string();
+        let f = std::fs::File::open(&path).map_err(|source| DialplanError::Read {
+            file: file.clone(),
+            source,
+        })?;
+        prompts.insert(name, decode_wav(&file, std::io::BufReader::new(f))?);
+    }
+    Ok(prompts)
+}
+
+/// Decodes a 16-bit PCM WAV to mono 8 kHz samples.
+pub fn decode_wav<R: std::io::Read>(file: &str, r: R) -> Result<Vec<i16>, DialplanError> {
+    let bad = |message: String| DialplanError::Prompt {
+        file: file.to_string(),
+        message,
+    };
+    let reader = hound::WavReader::new(r).map_err(|e| bad(e.to_string()))?;
+    let spec = reader.spec();
+    if spec.sample_format != hound::SampleFormat::Int || spec.bits_per_sample != 16 {
+        return Err(bad(format!(
+            "need 16-bit PCM, got {} bits {:?}",
+            spec.bits_per_sample, spec.sample_format
+        )));
+    }
+    let channels = spec.channels.max(1) as usize;
+    let samples: Vec<i16> = reader
+        .into_samples::<i16>()
+        .collect::<Result<_, _>>()
+        .map_err(|e| bad(e.to_string()))?;
+    let mono: Vec<i16> = samples
+        .chunks(channels)
+        .map(|c| (c.iter().map(|s| *s as i32).sum::<i32>() / c.len() as i32) as i16)
+        .collect();
+    if spec.sample_rate == 8000 {
+        return Ok(mono);
+    }
+    resample(Hz(spec.sample_rate), Hz(8000), &mono).map_err(|e| bad(e.to_string()))
+}

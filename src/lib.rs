@@ -1,0 +1,20 @@
+//! # kefu: the tokio shell
+//!
+//! The binary around [`kefu_core`]: it reads the configuration, binds the
+//! sockets, runs the media workers and SIP signalling, writes recordings and
+//! serves the HTTP API. Nothing here decides how a call behaves; that is
+//! `kefu_core`'s job.
+//!
+//! - [`config`]: TOML + flags into validated settings.
+//! - [`dialplan`]: loads the dialplan and its prompts.
+//! - [`runtime`]: media worker threads, RTP port pool, recorder, metrics.
+//! - [`signalling`]: SIP via rsipstack, behind kefu's wire check.
+//! - [`api`]: HTTP.
+//! - [`serve`]: wires it all together for `kefu serve`.
+
+pub mod api;
+pub mod config;
+pub mod dialplan;
+pub mod runtime;
+pub mod serve;
+pub mod signalling;

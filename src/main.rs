@@ -1,0 +1,101 @@
+//! The `kefu` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use kefu::config::{Overrides, Settings};
+
+#[derive(Parser, Debug)]
+#[command(name = "kefu", version, about = "Self-hosted intelligent telephone agent")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Answer calls.
+    Serve {
+        /// Configuration file (TOML); bundled defaults without it.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// SIP address for UDP and TCP (default 0.0.0.0:5060).
+        #[arg(long, value_name = "ADDR:PORT")]
+        sip_listen: Option<String>,
+        /// RTP port range (default 20000-30000).
+        #[arg(long, value_name = "LOW-HIGH")]
+        rtp_ports: Option<String>,
+        /// Data folder: recordings, database (default ./data).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// Dialplan: `default` or a dialplan file.
+        #[arg(long, value_name = "NAME_OR_FILE")]
+        dialplan: Option<String>,
+        /// HTTP API address (default 127.0.0.1:8080).
+        #[arg(long, value_name = "ADDR:PORT")]
+        http_listen: Option<String>,
+        /// Concurrent calls before 503 (default 1000).
+        #[arg(long, value_name = "N")]
+        max_calls: Option<usize>,
+        /// Log phone numbers and transcripts at info level.
+        #[arg(long)]
+        log_pii: bool,
+    },
+    /// Validate a configuration file and exit.
+    CheckConfig {
+        /// The file.
+        config: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Cmd::CheckConfig { config } => match Settings::load(Some(&config), &Overrides::default()) {
+            Ok(_) => {
+                println!("{}: ok", config.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("kefu: {e}");
+                ExitCode::from(2)
+            }
+        },
+        Cmd::Serve { config, sip_listen, rtp_ports, data_dir, dialplan, http_listen, max_calls, log_pii } => {
+            let o = Overrides { sip_listen, rtp_ports, data_dir, dialplan, http_listen, max_calls, log_pii };
+            let settings = match Settings::load(config.as_deref(), &o) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("kefu: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            init_logs(&settings.log_level);
+            if let Ok(n) = rlimit::increase_nofile_limit(u64::MAX) {
+                tracing::debug!(limit = n, "open files limit");
+            }
+            let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("kefu: cannot start runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match rt.block_on(kefu::serve::run(settings)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("kefu: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+fn init_logs(level: &str) {
+    let filter = std::env::var("KEFU_LOG").unwrap_or_else(|_| format!("{level},rsipstack=warn"));
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rsipstack=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+}

@@ -1,0 +1,305 @@
+//! Media workers: OS threads that each own one [`Engine`] and the RTP
+//! sockets of its calls, and run its 20 ms clock.
+//!
+//! A worker sleeps on its command channel until the engine's next deadline,
+//! so signalling is handled at once and ticks are on time. At each tick it
+//! drains every call socket (non-blocking), feeds the datagrams to the
+//! engine, lets the engine tick, and performs the outputs: datagrams out,
+//! SIP actions up to signalling, recording frames to the recorder. These are
+//! the only clock reads of the media path.
+
+use std::collections::HashMap;
+use std::io::ErrorKind;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::time::Instant;
+
+use kefu_core::engine::{CallEvent, Command, EndReason, Output, SignalAction, SignalEvent};
+use kefu_core::sdp::LocalMedia;
+use kefu_core::{CallId, Engine, Input};
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::metrics::Metrics;
+use super::ports::{PortPair, PortPool};
+use super::recorder::Job;
+
+/// A message to a media worker.
+#[derive(Debug)]
+pub enum ToMedia {
+    /// A new call with its offer and its lent ports.
+    Offer {
+        /// The call.
+        call: CallId,
+        /// SDP offer.
+        sdp: Vec<u8>,
+        /// Our side of the media.
+        local: LocalMedia,
+        /// Its sockets.
+        ports: PortPair,
+        /// Recording file name.
+        record_as: String,
+    },
+    /// A signalling event of an existing call.
+    Signal {
+        /// The call.
+        call: CallId,
+        /// What happened.
+        event: SignalEvent,
+    },
+    /// An operator command.
+    Command {
+        /// The call.
+        call: CallId,
+        /// What to do.
+        command: Command,
+    },
+}
+
+/// A message from a media worker to signalling.
+#[derive(Debug)]
+pub enum FromMedia {
+    /// Perform a SIP action.
+    Action {
+        /// The call.
+        call: CallId,
+        /// What to do.
+        action: SignalAction,
+    },
+    /// The call is over on the media side (after any `Hangup` action).
+    Ended {
+        /// The call.
+        call: CallId,
+        /// Why.
+        reason: EndReason,
+    },
+}
+
+/// Sends to the worker that owns a call.
+#[derive(Debug, Clone)]
+pub struct MediaHandle {
+    workers: Vec<Sender<ToMedia>>,
+    /// The RTP port pool shared by the workers.
+    pub pool: Arc<PortPool>,
+}
+
+impl MediaHandle {
+    /// Sends `msg` to the worker of `call`; false if the worker is gone.
+    pub fn send(&self, call: CallId, msg: ToMedia) -> bool {
+        let n = self.workers.len().max(1) as u64;
+        match self.workers.get((call.0 % n) as usize) {
+            Some(w) => w.send(msg).is_ok(),
+            None => false,
+        }
+    }
+}
+
+/// Starts `engines.len()` workers.
+pub fn spawn(
+    engines: Vec<Engine>,
+    pool: Arc<PortPool>,
+    up: UnboundedSender<FromMedia>,
+    recorder: Option<Sender<Job>>,
+    metrics: Arc<Metrics>,
+) -> std::io::Result<MediaHandle> {
+    let mut workers = Vec::new();
+    for (idx, engine) in engines.into_iter().enumerate() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let w = Worker {
+            idx,
+            engine,
+            sockets: HashMap::new(),
+            last_send: HashMap::new(),
+            pool: pool.clone(),
+            up: up.clone(),
+            recorder: recorder.clone(),
+            metrics: metrics.clone(),
+            ticks: 0,
+        };
+        std::thread::Builder::new()
+            .name(format!("kefu-media-{idx}"))
+            .spawn(move || w.run(rx))?;
+        workers.push(tx);
+    }
+    Ok(MediaHandle { workers, pool })
+}
+
+struct Worker {
+    idx: usize,
+    engine: Engine,
+    sockets: HashMap<CallId, PortPair>,
+    last_send: HashMap<CallId, Instant>,
+    pool: Arc<PortPool>,
+    up: UnboundedSender<FromMedia>,
+    recorder: Option<Sender<Job>>,
+    metrics: Arc<Metrics>,
+    ticks: u64,
+}
+
+impl Worker {
+    fn run(mut self, rx: Receiver<ToMedia>) {
+        let mut deadline = self.drain();
+        loop {
+            let wait = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(wait) {
+                Ok(msg) => {
+                    self.on_msg(msg);
+                    while let Ok(msg) = rx.try_recv() {
+                        self.on_msg(msg);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                self.poll_sockets(now);
+                self.engine.handle_input(Input::Timeout(now));
+                self.ticks += 1;
+                if self.ticks % 25 == 0 {
+                    self.publish();
+                }
+            }
+            deadline = self.drain();
+        }
+    }
+
+    fn on_msg(&mut self, msg: ToMedia) {
+        let now = Instant::now();
+        match msg {
+            ToMedia::Offer {
+                call,
+                sdp,
+                local,
+                ports,
+                record_as,
+            } => {
+                self.sockets.insert(call, ports);
+                if let Some(r) = &self.recorder {
+                    let _ = r.send(Job::Name { call, file: record_as });
+                }
+                self.engine.handle_input(Input::Signal {
+                    now,
+                    call,
+                    event: SignalEvent::Offered { sdp, local },
+                });
+            }
+            ToMedia::Signal { call, event } => {
+                self.engine.handle_input(Input::Signal { now, call, event })
+            }
+            ToMedia::Command { call, command } => {
+                self.engine.handle_input(Input::Command { now, call, command })
+            }
+        }
+    }
+
+    fn poll_sockets(&mut self, now: Instant) {
+        let mut buf = [0u8; 2048];
+        let poll_rtcp = self.ticks % 10 == 0;
+        for (call, pair) in &self.sockets {
+            loop {
+                match pair.rtp.recv_from(&mut buf) {
+                    Ok((n, from)) => self.engine.handle_input(Input::Rtp {
+                        now,
+                        call: *call,
+                        rtcp: false,
+                        from,
+                        data: &buf[..n],
+                    }),
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(_) => break,
+                }
+            }
+            while poll_rtcp {
+                match pair.rtcp.recv_from(&mut buf) {
+                    Ok((n, from)) => self.engine.handle_input(Input::Rtp {
+                        now,
+                        call: *call,
+                        rtcp: true,
+                        from,
+                        data: &buf[..n],
+                    }),
+                    Err(_) => break,
+                }
+            }
+        }
+    }
+
+    /// Performs outputs until the engine's next deadline.
+    fn drain(&mut self) -> Instant {
+        loop {
+            match self.engine.poll_output() {
+                Output::Timeout(t) => return t,
+                Output::Transmit { call, rtcp, to, data } => self.transmit(call, rtcp, to, &data),
+                Output::Signal { call, action } => {
+                    let _ = self.up.send(FromMedia::Action { call, action });
+                }
+                Output::Record { call, event } => {
+                    if let Some(r) = &self.recorder {
+                        let _ = r.send(Job::Event { call, event });
+                    }
+                }
+                Output::Event { call, event } => self.on_event(call, event),
+            }
+        }
+    }
+
+    fn transmit(&mut self, call: CallId, rtcp: bool, to: std::net::SocketAddr, data: &[u8]) {
+        let Some(pair) = self.sockets.get(&call) else {
+            return;
+        };
+        let sock = if rtcp { &pair.rtcp } else { &pair.rtp };
+        if sock.send_to(data, to).is_err() {
+            self.metrics.workers[self.idx].send_errors.fetch_add(1, Relaxed);
+            return;
+        }
+        if !rtcp {
+            let now = Instant::now();
+            if let Some(prev) = self.last_send.insert(call, now) {
+                self.metrics
+                    .send_interval(now.saturating_duration_since(prev).as_micros() as u64);
+            }
+        }
+    }
+
+    fn on_event(&mut self, call: CallId, event: CallEvent) {
+        match event {
+            CallEvent::Answered => {
+                self.metrics.calls_answered.fetch_add(1, Relaxed);
+                tracing::info!(call = %call, "answered");
+            }
+            CallEvent::Digit(d) => tracing::debug!(call = %call, digit = %d, "digit"),
+            CallEvent::Ended(reason) => {
+                if let Some(pair) = self.sockets.remove(&call) {
+                    self.pool.give(pair);
+                }
+                self.last_send.remove(&call);
+                if let EndReason::Rejected(_) = reason {
+                    self.metrics.calls_rejected_sdp.fetch_add(1, Relaxed);
+                }
+                tracing::info!(call = %call, reason = reason.as_str(), "ended");
+                let _ = self.up.send(FromMedia::Ended { call, reason });
+            }
+        }
+        self.publish_calls();
+    }
+
+    fn publish_calls(&self) {
+        self.metrics.workers[self.idx]
+            .calls
+            .store(self.engine.calls() as u64, Relaxed);
+    }
+
+    fn publish(&self) {
+        let s = self.engine.stats();
+        let w = &self.metrics.workers[self.idx];
+        w.rtp_received.store(s.rtp_received, Relaxed);
+        w.rtp_sent.store(s.rtp_sent, Relaxed);
+        w.digits.store(s.digits, Relaxed);
+        w.clock_slips.store(s.clock_slips, Relaxed);
+        for (i, v) in s.dropped.iter().enumerate() {
+            w.dropped[i].store(*v, Relaxed);
+        }
+        self.publish_calls();
+    }
+}

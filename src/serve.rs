@@ -1,0 +1,94 @@
+//! `kefu serve`: start everything, print the ready line, run until a signal.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kefu_core::call::CallSettings;
+use kefu_core::engine::Config as EngineConfig;
+use kefu_core::sdp::LocalCaps;
+use kefu_core::Engine;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Settings;
+use crate::runtime::{media, metrics::Metrics, ports::PortPool, recorder};
+
+/// Runs the agent until SIGINT/SIGTERM.
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    let plan = crate::dialplan::load(&settings.dialplan)?;
+    tracing::info!(dialplan = %plan.source, prompts = plan.prompts.len(), "dialplan loaded");
+    std::fs::create_dir_all(&settings.data_dir)
+        .map_err(|e| anyhow::anyhow!("data dir {}: {e}", settings.data_dir.display()))?;
+    let metrics = Metrics::new(settings.media_workers);
+    let recorder = if settings.record {
+        Some(recorder::spawn(settings.recordings_dir.clone(), metrics.clone()).map_err(|e| {
+            anyhow::anyhow!("recordings dir {}: {e}", settings.recordings_dir.display())
+        })?)
+    } else {
+        None
+    };
+    let (lo, hi) = settings.rtp_ports;
+    let pool = Arc::new(PortPool::bind(settings.sip_listen.ip(), lo, hi, settings.max_calls)?);
+    if pool.size() < settings.max_calls {
+        tracing::warn!(pairs = pool.size(), max_calls = settings.max_calls, "RTP port range holds fewer pairs than max_calls; calls beyond it get 503");
+    }
+    let prompts = Arc::new(plan.prompts);
+    let now = std::time::Instant::now();
+    let seed = rand::random::<u64>();
+    let engines = (0..settings.media_workers)
+        .map(|i| {
+            let cfg = EngineConfig {
+                caps: LocalCaps::default(),
+                call: CallSettings {
+                    jitter_depth_frames: (settings.jitter.as_millis() / 20).max(1) as u32,
+                    symmetric_rtp: settings.symmetric_rtp,
+                    record: settings.record,
+                    media_timeout: settings.media_timeout,
+                },
+                answer_after: plan.answer_after,
+                digits: plan.digits.clone(),
+                seed: seed.wrapping_add(i as u64),
+            };
+            Engine::new(cfg, prompts.clone(), now)
+        })
+        .collect();
+    let (up_tx, up_rx) = tokio::sync::mpsc::unbounded_channel();
+    let handle = media::spawn(engines, pool, up_tx, recorder, metrics.clone())?;
+    let cancel = CancellationToken::new();
+    let sip = crate::signalling::start(&settings, handle, up_rx, metrics.clone(), cancel.clone()).await?;
+    let http = tokio::net::TcpListener::bind(settings.http_listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen for HTTP on {}: {e}", settings.http_listen))?;
+    let http_addr = http.local_addr()?;
+    let app = crate::api::router(metrics.clone());
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(http, app).await {
+            tracing::error!(error = %e, "HTTP server stopped");
+        }
+    });
+    tracing::info!("kefu ready sip={sip} http={http_addr}");
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    cancel.cancel();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,107 @@
+//! SIP signalling: the only place that knows rsipstack.
+//!
+//! UDP datagrams pass kefu's wire check ([`check`], [`reply`]) before the
+//! stack parses them ([`guard`]); TCP is read by the stack's own framing.
+//! [`uas`] turns transactions and dialog states into engine inputs and the
+//! engine's SIP actions back into messages.
+
+pub mod check;
+pub mod guard;
+pub mod headers;
+pub mod reply;
+pub mod uas;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use rsipstack::dialog::dialog_layer::DialogLayer;
+use rsipstack::transport::udp::UdpConnection;
+use rsipstack::transport::{TcpListenerConnection, TransportLayer};
+use rsipstack::EndpointBuilder;
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Settings;
+use crate::runtime::media::{FromMedia, MediaHandle};
+use crate::runtime::metrics::Metrics;
+
+/// Signalling could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignallingError {
+    /// The SIP address could not be bound.
+    #[error("cannot listen for SIP on {addr} ({transport}): {reason}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// udp or tcp.
+        transport: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Binds the SIP transports and starts the server tasks; returns the bound
+/// UDP (or TCP) address.
+pub async fn start(
+    settings: &Settings,
+    media: MediaHandle,
+    from_media: UnboundedReceiver<FromMedia>,
+    metrics: Arc<Metrics>,
+    cancel: CancellationToken,
+) -> Result<SocketAddr, SignallingError> {
+    let transport = TransportLayer::new(cancel.child_token());
+    let mut bound = settings.sip_listen;
+    if settings.sip_udp {
+        let sock = tokio::net::UdpSocket::bind(settings.sip_listen)
+            .await
+            .map_err(|e| SignallingError::Bind { addr: settings.sip_listen, transport: "udp", reason: e.to_string() })?;
+        bound = sock.local_addr().unwrap_or(bound);
+        let guarded = guard::GuardedUdp::new(sock, settings.user_agent.clone(), metrics.clone());
+        let conn = UdpConnection::from_socket(Arc::new(guarded), None, Some(cancel.child_token()))
+            .await
+            .map_err(|e| SignallingError::Bind { addr: bound, transport: "udp", reason: e.to_string() })?;
+        transport.add_transport(conn.into());
+    }
+    if settings.sip_tcp {
+        let addr = SocketAddr::new(settings.sip_listen.ip(), bound.port());
+        // Probe the port first: the stack binds in its own task and would
+        // only log a failure.
+        drop(std::net::TcpListener::bind(addr).map_err(|e| SignallingError::Bind { addr, transport: "tcp", reason: e.to_string() })?);
+        let listener = TcpListenerConnection::new(addr, None)
+            .await
+            .map_err(|e| SignallingError::Bind { addr, transport: "tcp", reason: e.to_string() })?;
+        transport.add_transport(listener.into());
+    }
+    let endpoint = EndpointBuilder::new()
+        .with_user_agent(&settings.user_agent)
+        .with_cancel_token(cancel.clone())
+        .with_transport_layer(transport)
+        .build();
+    let incoming = endpoint
+        .incoming_transactions()
+        .map_err(|e| SignallingError::Bind { addr: bound, transport: "udp", reason: e.to_string() })?;
+    let dialogs = Arc::new(DialogLayer::new(endpoint.inner.clone()));
+    let (state_tx, state_rx) = dialogs.new_dialog_state_channel();
+    let uas = uas::Uas::new(
+        dialogs,
+        state_tx,
+        media,
+        metrics,
+        settings.max_calls,
+        settings.retry_after_secs,
+        settings.public_ip.or_else(|| Some(settings.sip_listen.ip()).filter(|ip| !ip.is_unspecified())),
+        bound.port(),
+        settings.user_agent.clone(),
+    );
+    tokio::spawn(async move { endpoint.serve().await });
+    tokio::spawn(uas.clone().run_states(state_rx));
+    tokio::spawn(uas.clone().run_actions(from_media));
+    tokio::spawn(async move {
+        let mut incoming = incoming;
+        while let Some(tx) = incoming.recv().await {
+            tokio::spawn(uas.clone().on_transaction(tx));
+        }
+    });
+    Ok(bound)
+}
