@@ -17,9 +17,11 @@ SCEN="$SIPTEST_DIR/scenarios"
 SIPP_TIMEOUT="${SIPP_TIMEOUT:-30s}"
 
 WORK="$(mktemp -d /tmp/kefu-sipp.XXXXXX)"
+DATA_DIRS=()
 cleanup() {
   stop_kefu
-  if [ "$FAIL_COUNT" -eq 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$WORK" "$KEFU_DATA"; else echo "logs kept: $WORK (SIPp) $KEFU_DATA (kefu)"; fi
+  if [ "$FAIL_COUNT" -eq 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$WORK" "${DATA_DIRS[@]}"
+  else echo "logs kept: $WORK (SIPp) ${DATA_DIRS[*]} (kefu data dirs, kefu.log inside)"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -48,13 +50,26 @@ run_sipp() {
 # call_id_of NAME: the Call-ID SIPp used in scenario NAME
 call_id_of() { grep -m1 -h '^Call-ID:' "$WORK/$1"/*_messages.log 2>/dev/null | sed 's/^Call-ID:[ ]*//; s/\r$//'; }
 
+# recording_for_call_id CID: DIR/recordings/<CID>.wav, or else a file whose name, stripped to
+# [A-Za-z0-9.-], contains CID stripped the same way (kefu may sanitise/prefix the name).
+recording_for_call_id() {
+  local cid="$1" f key
+  [ -n "$cid" ] || return 0
+  if [ -s "$KEFU_DATA/recordings/$cid.wav" ]; then echo "$KEFU_DATA/recordings/$cid.wav"; return 0; fi
+  key=$(printf '%s' "$cid" | tr -cd 'A-Za-z0-9.-')
+  for f in "$KEFU_DATA"/recordings/*.wav; do
+    [ -s "$f" ] || continue
+    case "$(basename "$f" .wav | tr -cd 'A-Za-z0-9.-')" in *"$key"*) echo "$f"; return 0 ;; esac
+  done
+}
+
 # check_recording NAME: kefu wrote DIR/recordings/<call-id>.wav, valid stereo 8 kHz s16,
 # at least 1 s, and both channels carry sound (caller streamed speech, kefu its greeting).
 check_recording() {
   local name="$1" cid wav="" i out
   cid=$(call_id_of "$name")
   for i in $(seq 30); do  # the recorder may finalise the header just after the BYE
-    if [ -n "$cid" ] && [ -s "$KEFU_DATA/recordings/$cid.wav" ]; then wav="$KEFU_DATA/recordings/$cid.wav"; fi
+    wav=$(recording_for_call_id "$cid")
     [ -n "$wav" ] && wav_check "$wav" >/dev/null 2>&1 && break
     sleep 0.1
   done
@@ -64,6 +79,7 @@ check_recording() {
   fi
   if out=$(wav_check "$wav" 1.0 2>&1); then pass "${name}_recording" "$(basename "$wav"): $out"
   else fail "${name}_recording" "$(echo "$out" | tr '\n' ' ')"; return 1; fi
+  # both channels carry sound: the caller streamed speech, kefu played its greeting
   if out=$(wav_check "$wav" 1.0 0 30 2>&1 && wav_check "$wav" 1.0 1 30 2>&1); then pass "${name}_recording_both_channels"
   else fail "${name}_recording_both_channels" "a channel is silent (RMS<30): $(echo "$out" | tr '\n' ' ')"; fi
 }
@@ -82,6 +98,7 @@ check_kefu_alive() {
 
 # ------------------------------------------------------------------ run
 start_kefu || { fail kefu_start "see log above"; summary; exit 1; }
+DATA_DIRS+=("$KEFU_DATA")
 SIPP_VERSION=$(sipp -v 2>&1 | grep -o 'SIPp v[^ ]*' | head -n1)
 log "SIPp: $SIPP_VERSION; work dir $WORK"
 
@@ -120,6 +137,7 @@ if want capacity_503; then
     stop_kefu
     KEFU_SIP_PORT= KEFU_HTTP_PORT= KEFU_DATA= KEFU_RTP_RANGE=
     if start_kefu --max-calls 1; then
+      DATA_DIRS+=("$KEFU_DATA")
       mkdir -p "$WORK/capacity_hold"; ln -sf "$SPEECH_WAV" "$WORK/capacity_hold/speech-8k-ulaw.wav"
       ( cd "$WORK/capacity_hold" && timeout 60 sipp "127.0.0.1:$KEFU_SIP_PORT" -sf "$SCEN/basic_call.xml" -s 100 -m 1 \
           -i 127.0.0.1 -mi 127.0.0.1 -mp "$(free_port udp)" -p "$(free_port both)" -timeout 30s -timeout_error \

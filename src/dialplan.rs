@@ -86,9 +86,26 @@ macro_rules! bundled {
 }
 
 const DEFAULT_PROMPTS: &[(&str, &[u8])] = bundled!(
-    "greeting", "you-entered", "goodbye", "no-input", "digit-0", "digit-1", "digit-2",
-    "digit-3", "digit-4", "digit-5", "digit-6", "digit-7", "digit-8", "digit-9",
-    "digit-star", "digit-pound", "digit-a", "digit-b", "digit-c", "digit-d",
+    "greeting",
+    "you-entered",
+    "goodbye",
+    "no-input",
+    "digit-0",
+    "digit-1",
+    "digit-2",
+    "digit-3",
+    "digit-4",
+    "digit-5",
+    "digit-6",
+    "digit-7",
+    "digit-8",
+    "digit-9",
+    "digit-star",
+    "digit-pound",
+    "digit-a",
+    "digit-b",
+    "digit-c",
+    "digit-d",
 );
 
 /// Loads `name_or_file`: `default`, or a path to a dialplan TOML file.
@@ -100,7 +117,7 @@ pub fn load(name_or_file: &str) -> Result<Loaded, DialplanError> {
             let file = format!("default/prompts/{name}.wav");
             prompts.insert(name, decode_wav(&file, std::io::Cursor::new(*bytes))?);
         }
-        return Ok(build("default".into(), raw, prompts)?);
+        return build("default".into(), raw, prompts);
     }
     let path = PathBuf::from(name_or_file);
     let file = path.display().to_string();
@@ -120,7 +137,13 @@ fn parse(file: &str, text: &str) -> Result<Raw, DialplanError> {
         file: file.to_string(),
         line: e
             .span()
-            .map(|s| text.as_bytes()[..s.start.min(text.len())].iter().filter(|b| **b == b'\n').count() + 1)
+            .map(|s| {
+                text.as_bytes()[..s.start.min(text.len())]
+                    .iter()
+                    .filter(|b| **b == b'\n')
+                    .count()
+                    + 1
+            })
             .unwrap_or(0),
         message: e.message().trim().to_string(),
     })?;
@@ -128,7 +151,10 @@ fn parse(file: &str, text: &str) -> Result<Raw, DialplanError> {
         return Err(DialplanError::Syntax {
             file: file.to_string(),
             line: 0,
-            message: format!("kind: unknown dialplan kind {:?} (this version has: digits)", raw.kind),
+            message: format!(
+                "kind: unknown dialplan kind {:?} (this version has: digits)",
+                raw.kind
+            ),
         });
     }
     Ok(raw)
@@ -138,7 +164,9 @@ fn build(source: String, raw: Raw, prompts: Prompts) -> Result<Loaded, DialplanE
     let d = DigitSettings::default();
     let terminator = match raw.digits.terminator.as_deref() {
         None => d.terminator,
-        Some(t) if t.chars().count() == 1 && "0123456789*#ABCD".contains(t) => t.chars().next().unwrap_or('#'),
+        Some(t) if t.chars().count() == 1 && "0123456789*#ABCD".contains(t) => {
+            t.chars().next().unwrap_or('#')
+        }
         Some(t) => {
             return Err(DialplanError::Syntax {
                 file: source,
@@ -149,8 +177,16 @@ fn build(source: String, raw: Raw, prompts: Prompts) -> Result<Loaded, DialplanE
     };
     Ok(Loaded {
         digits: DigitSettings {
-            first_digit_timeout: raw.digits.first_digit_timeout_ms.map(Duration::from_millis).unwrap_or(d.first_digit_timeout),
-            inter_digit_timeout: raw.digits.inter_digit_timeout_ms.map(Duration::from_millis).unwrap_or(d.inter_digit_timeout),
+            first_digit_timeout: raw
+                .digits
+                .first_digit_timeout_ms
+                .map(Duration::from_millis)
+                .unwrap_or(d.first_digit_timeout),
+            inter_digit_timeout: raw
+                .digits
+                .inter_digit_timeout_ms
+                .map(Duration::from_millis)
+                .unwrap_or(d.inter_digit_timeout),
             max_digits: raw.digits.max_digits.unwrap_or(d.max_digits).clamp(1, 64),
             terminator,
         },

@@ -5,12 +5,12 @@
 //! serves the HTTP API. Nothing here decides how a call behaves; that is
 //! `kefu_core`'s job.
 //!
-//! - [`config`]: TOML + flags into validated settings.
-//! - [`dialplan`]: loads the dialplan and its prompts.
-//! - [`runtime`]: media worker threads, RTP port pool, recorder, metrics.
-//! - [`signalling`]: SIP via rsipstack, behind kefu's wire check.
-//! - [`api`]: HTTP.
-//! - [`serve`]: wires it all together for `kefu serve`.
+//! - [`config`], TOML + flags into validated settings.
+//! - [`dialplan`], loads the dialplan and its prompts.
+//! - [`runtime`], media worker threads, RTP port pool, recorder, metrics.
+//! - [`signalling`], SIP via rsipstack, behind kefu's wire check.
+//! - [`api`], HTTP.
+//! - [`serve`], wires it all together (the `serve` command).
 
 pub mod api;
 pub mod config;

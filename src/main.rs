@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand};
 use kefu::config::{Overrides, Settings};
 
 #[derive(Parser, Debug)]
-#[command(name = "kefu", version, about = "Self-hosted intelligent telephone agent")]
+#[command(
+    name = "kefu",
+    version,
+    about = "Self-hosted intelligent telephone agent"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -62,8 +66,25 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Cmd::Serve { config, sip_listen, rtp_ports, data_dir, dialplan, http_listen, max_calls, log_pii } => {
-            let o = Overrides { sip_listen, rtp_ports, data_dir, dialplan, http_listen, max_calls, log_pii };
+        Cmd::Serve {
+            config,
+            sip_listen,
+            rtp_ports,
+            data_dir,
+            dialplan,
+            http_listen,
+            max_calls,
+            log_pii,
+        } => {
+            let o = Overrides {
+                sip_listen,
+                rtp_ports,
+                data_dir,
+                dialplan,
+                http_listen,
+                max_calls,
+                log_pii,
+            };
             let settings = match Settings::load(config.as_deref(), &o) {
                 Ok(s) => s,
                 Err(e) => {
@@ -75,7 +96,10 @@ fn main() -> ExitCode {
             if let Ok(n) = rlimit::increase_nofile_limit(u64::MAX) {
                 tracing::debug!(limit = n, "open files limit");
             }
-            let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            let rt = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
                 Ok(rt) => rt,
                 Err(e) => {
                     eprintln!("kefu: cannot start runtime: {e}");
@@ -97,5 +121,8 @@ fn init_logs(level: &str) {
     let filter = std::env::var("KEFU_LOG").unwrap_or_else(|_| format!("{level},rsipstack=warn"));
     let filter = tracing_subscriber::EnvFilter::try_new(&filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rsipstack=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
 }

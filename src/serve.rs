@@ -20,16 +20,27 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("data dir {}: {e}", settings.data_dir.display()))?;
     let metrics = Metrics::new(settings.media_workers);
     let recorder = if settings.record {
-        Some(recorder::spawn(settings.recordings_dir.clone(), metrics.clone()).map_err(|e| {
-            anyhow::anyhow!("recordings dir {}: {e}", settings.recordings_dir.display())
-        })?)
+        Some(
+            recorder::spawn(settings.recordings_dir.clone(), metrics.clone()).map_err(|e| {
+                anyhow::anyhow!("recordings dir {}: {e}", settings.recordings_dir.display())
+            })?,
+        )
     } else {
         None
     };
     let (lo, hi) = settings.rtp_ports;
-    let pool = Arc::new(PortPool::bind(settings.sip_listen.ip(), lo, hi, settings.max_calls)?);
+    let pool = Arc::new(PortPool::bind(
+        settings.sip_listen.ip(),
+        lo,
+        hi,
+        settings.max_calls,
+    )?);
     if pool.size() < settings.max_calls {
-        tracing::warn!(pairs = pool.size(), max_calls = settings.max_calls, "RTP port range holds fewer pairs than max_calls; calls beyond it get 503");
+        tracing::warn!(
+            pairs = pool.size(),
+            max_calls = settings.max_calls,
+            "RTP port range holds fewer pairs than max_calls; calls beyond it get 503"
+        );
     }
     let prompts = Arc::new(plan.prompts);
     let now = std::time::Instant::now();
@@ -54,7 +65,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let (up_tx, up_rx) = tokio::sync::mpsc::unbounded_channel();
     let handle = media::spawn(engines, pool, up_tx, recorder, metrics.clone())?;
     let cancel = CancellationToken::new();
-    let sip = crate::signalling::start(&settings, handle, up_rx, metrics.clone(), cancel.clone()).await?;
+    let sip =
+        crate::signalling::start(&settings, handle, up_rx, metrics.clone(), cancel.clone()).await?;
     let http = tokio::net::TcpListener::bind(settings.http_listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen for HTTP on {}: {e}", settings.http_listen))?;
@@ -77,13 +89,14 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

@@ -130,7 +130,11 @@ pub(super) fn read(path: &Path) -> Result<Raw, ConfigError> {
 
 fn line_of(text: &str, span: Range<usize>) -> usize {
     let end = span.start.min(text.len());
-    text.as_bytes()[..end].iter().filter(|b| **b == b'\n').count() + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
 }
 
 struct Ctx<'a> {
@@ -139,7 +143,12 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn bad<T>(&self, key: &str, span: Option<Range<usize>>, message: String) -> Result<T, ConfigError> {
+    fn bad<T>(
+        &self,
+        key: &str,
+        span: Option<Range<usize>>,
+        message: String,
+    ) -> Result<T, ConfigError> {
         Err(ConfigError::Invalid {
             file: self.file.clone(),
             line: span.map(|s| line_of(self.text, s)).unwrap_or(0),
@@ -157,23 +166,42 @@ impl Ctx<'_> {
         })
     }
 
-    fn int(&self, key: &str, v: &Option<Spanned<i64>>, default: i64, lo: i64, hi: i64) -> Result<i64, ConfigError> {
+    fn int(
+        &self,
+        key: &str,
+        v: &Option<Spanned<i64>>,
+        default: i64,
+        lo: i64,
+        hi: i64,
+    ) -> Result<i64, ConfigError> {
         match v {
             None => Ok(default),
             Some(s) if (lo..=hi).contains(s.get_ref()) => Ok(*s.get_ref()),
-            Some(s) => self.bad(key, Some(s.span()), format!("{} is outside {lo}..={hi}", s.get_ref())),
+            Some(s) => self.bad(
+                key,
+                Some(s.span()),
+                format!("{} is outside {lo}..={hi}", s.get_ref()),
+            ),
         }
     }
 }
 
-pub(super) fn validate(raw: Raw, path: Option<&Path>, o: &Overrides) -> Result<Settings, ConfigError> {
+pub(super) fn validate(
+    raw: Raw,
+    path: Option<&Path>,
+    o: &Overrides,
+) -> Result<Settings, ConfigError> {
     let cx = Ctx {
-        file: path.map(|p| p.display().to_string()).unwrap_or_else(|| "defaults".into()),
+        file: path
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "defaults".into()),
         text: &raw.text,
     };
     let sip_listen = match (&o.sip_listen, &raw.sip.listen) {
         (Some(s), _) => parse_socket_addr(s).or_else(|m| Ctx::flag("--sip-listen", m))?,
-        (None, Some(s)) => parse_socket_addr(s.get_ref()).or_else(|m| cx.bad("sip.listen", Some(s.span()), m))?,
+        (None, Some(s)) => {
+            parse_socket_addr(s.get_ref()).or_else(|m| cx.bad("sip.listen", Some(s.span()), m))?
+        }
         (None, None) => ([0, 0, 0, 0], 5060).into(),
     };
     let (mut sip_udp, mut sip_tcp) = (true, true);
@@ -184,17 +212,31 @@ pub(super) fn validate(raw: Raw, path: Option<&Path>, o: &Overrides) -> Result<S
             match name.to_ascii_lowercase().as_str() {
                 "udp" => sip_udp = true,
                 "tcp" => sip_tcp = true,
-                other => return cx.bad("sip.transports", Some(t.span()), format!("unknown transport {other:?} (udp, tcp)")),
+                other => {
+                    return cx.bad(
+                        "sip.transports",
+                        Some(t.span()),
+                        format!("unknown transport {other:?} (udp, tcp)"),
+                    )
+                }
             }
         }
         if !sip_udp && !sip_tcp {
-            return cx.bad("sip.transports", Some(t.span()), "at least one transport is needed".into());
+            return cx.bad(
+                "sip.transports",
+                Some(t.span()),
+                "at least one transport is needed".into(),
+            );
         }
     }
     let public_ip = match &raw.sip.public_address {
         None => None,
         Some(s) => Some(s.get_ref().parse().or_else(|_| {
-            cx.bad("sip.public_address", Some(s.span()), format!("{:?} is not an IP address", s.get_ref()))
+            cx.bad(
+                "sip.public_address",
+                Some(s.span()),
+                format!("{:?} is not an IP address", s.get_ref()),
+            )
         })?),
     };
     let max_calls = match o.max_calls {
@@ -202,7 +244,13 @@ pub(super) fn validate(raw: Raw, path: Option<&Path>, o: &Overrides) -> Result<S
         Some(n) => n,
         None => cx.int("sip.max_calls", &raw.sip.max_calls, 1000, 1, 100_000)? as usize,
     };
-    let retry_after_secs = cx.int("sip.retry_after_secs", &raw.sip.retry_after_secs, 5, 1, 3600)? as u32;
+    let retry_after_secs = cx.int(
+        "sip.retry_after_secs",
+        &raw.sip.retry_after_secs,
+        5,
+        1,
+        3600,
+    )? as u32;
     let user_agent = raw
         .sip
         .user_agent
@@ -210,12 +258,23 @@ pub(super) fn validate(raw: Raw, path: Option<&Path>, o: &Overrides) -> Result<S
         .unwrap_or_else(|| format!("kefu/{}", env!("CARGO_PKG_VERSION")));
     let rtp_ports = match (&o.rtp_ports, &raw.rtp.ports) {
         (Some(s), _) => parse_port_range(s).or_else(|m| Ctx::flag("--rtp-ports", m))?,
-        (None, Some(s)) => parse_port_range(s.get_ref()).or_else(|m| cx.bad("rtp.ports", Some(s.span()), m))?,
+        (None, Some(s)) => {
+            parse_port_range(s.get_ref()).or_else(|m| cx.bad("rtp.ports", Some(s.span()), m))?
+        }
         (None, None) => (20000, 30000),
     };
-    let jitter = Duration::from_millis(cx.int("rtp.jitter_ms", &raw.rtp.jitter_ms, 60, 20, 1000)? as u64);
-    let media_timeout = Duration::from_secs(cx.int("rtp.media_timeout_secs", &raw.rtp.media_timeout_secs, 60, 5, 86_400)? as u64);
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as i64;
+    let jitter =
+        Duration::from_millis(cx.int("rtp.jitter_ms", &raw.rtp.jitter_ms, 60, 20, 1000)? as u64);
+    let media_timeout = Duration::from_secs(cx.int(
+        "rtp.media_timeout_secs",
+        &raw.rtp.media_timeout_secs,
+        60,
+        5,
+        86_400,
+    )? as u64);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1) as i64;
     let media_workers = cx.int("rtp.workers", &raw.rtp.workers, cores, 1, 256)? as usize;
     let data_dir = o
         .data_dir
@@ -230,7 +289,9 @@ pub(super) fn validate(raw: Raw, path: Option<&Path>, o: &Overrides) -> Result<S
         .unwrap_or_else(|| data_dir.join("recordings"));
     let http_listen = match (&o.http_listen, &raw.http.listen) {
         (Some(s), _) => parse_socket_addr(s).or_else(|m| Ctx::flag("--http-listen", m))?,
-        (None, Some(s)) => parse_socket_addr(s.get_ref()).or_else(|m| cx.bad("http.listen", Some(s.span()), m))?,
+        (None, Some(s)) => {
+            parse_socket_addr(s.get_ref()).or_else(|m| cx.bad("http.listen", Some(s.span()), m))?
+        }
         (None, None) => ([127, 0, 0, 1], 8080).into(),
     };
     Ok(Settings {
@@ -250,7 +311,11 @@ pub(super) fn validate(raw: Raw, path: Option<&Path>, o: &Overrides) -> Result<S
         record: raw.storage.record.unwrap_or(true),
         recordings_dir,
         http_listen,
-        dialplan: o.dialplan.clone().or(raw.dialplan.name).unwrap_or_else(|| "default".into()),
+        dialplan: o
+            .dialplan
+            .clone()
+            .or(raw.dialplan.name)
+            .unwrap_or_else(|| "default".into()),
         log_pii: o.log_pii || raw.log.pii.unwrap_or(false),
         log_level: raw.log.level.unwrap_or_else(|| "info".into()),
     })
@@ -277,9 +342,13 @@ mod tests {
 
     #[test]
     fn error_names_line_and_key() {
-        let e = load("[sip]\nlisten = \"127.0.0.1:5070\"\n\n[rtp]\nports = \"300-200\"\n").unwrap_err();
+        let e =
+            load("[sip]\nlisten = \"127.0.0.1:5070\"\n\n[rtp]\nports = \"300-200\"\n").unwrap_err();
         let m = e.to_string();
-        assert!(m.ends_with("kefu.toml:5: rtp.ports: need 0 < LOW < HIGH, got 300-200"), "{m}");
+        assert!(
+            m.ends_with("kefu.toml:5: rtp.ports: need 0 < LOW < HIGH, got 300-200"),
+            "{m}"
+        );
     }
 
     #[test]

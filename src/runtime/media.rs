@@ -176,19 +176,24 @@ impl Worker {
             } => {
                 self.sockets.insert(call, ports);
                 if let Some(r) = &self.recorder {
-                    let _ = r.send(Job::Name { call, file: record_as });
+                    let _ = r.send(Job::Name {
+                        call,
+                        file: record_as,
+                    });
                 }
                 self.engine.handle_input(Input::Signal {
                     now,
                     call,
                     event: SignalEvent::Offered { sdp, local },
                 });
+                self.publish_calls();
             }
             ToMedia::Signal { call, event } => {
                 self.engine.handle_input(Input::Signal { now, call, event })
             }
             ToMedia::Command { call, command } => {
-                self.engine.handle_input(Input::Command { now, call, command })
+                self.engine
+                    .handle_input(Input::Command { now, call, command })
             }
         }
     }
@@ -210,17 +215,17 @@ impl Worker {
                     Err(_) => break,
                 }
             }
-            while poll_rtcp {
-                match pair.rtcp.recv_from(&mut buf) {
-                    Ok((n, from)) => self.engine.handle_input(Input::Rtp {
-                        now,
-                        call: *call,
-                        rtcp: true,
-                        from,
-                        data: &buf[..n],
-                    }),
-                    Err(_) => break,
-                }
+            if !poll_rtcp {
+                continue;
+            }
+            while let Ok((n, from)) = pair.rtcp.recv_from(&mut buf) {
+                self.engine.handle_input(Input::Rtp {
+                    now,
+                    call: *call,
+                    rtcp: true,
+                    from,
+                    data: &buf[..n],
+                });
             }
         }
     }
@@ -230,7 +235,12 @@ impl Worker {
         loop {
             match self.engine.poll_output() {
                 Output::Timeout(t) => return t,
-                Output::Transmit { call, rtcp, to, data } => self.transmit(call, rtcp, to, &data),
+                Output::Transmit {
+                    call,
+                    rtcp,
+                    to,
+                    data,
+                } => self.transmit(call, rtcp, to, &data),
                 Output::Signal { call, action } => {
                     let _ = self.up.send(FromMedia::Action { call, action });
                 }
@@ -250,7 +260,9 @@ impl Worker {
         };
         let sock = if rtcp { &pair.rtcp } else { &pair.rtp };
         if sock.send_to(data, to).is_err() {
-            self.metrics.workers[self.idx].send_errors.fetch_add(1, Relaxed);
+            self.metrics.workers[self.idx]
+                .send_errors
+                .fetch_add(1, Relaxed);
             return;
         }
         if !rtcp {

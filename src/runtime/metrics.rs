@@ -111,19 +111,84 @@ impl Metrics {
         let mut line = |name: &str, kind: &str, help: &str, v: u64| {
             let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
         };
-        line("kefu_calls_total", "counter", "Calls offered and accepted for negotiation.", self.calls_total.load(Relaxed));
-        line("kefu_calls_answered_total", "counter", "Calls answered.", self.calls_answered.load(Relaxed));
-        line("kefu_calls_active", "gauge", "Calls ringing or active.", self.calls_active());
-        line("kefu_calls_rejected_busy_total", "counter", "INVITEs rejected with 503 at capacity.", self.calls_rejected_busy.load(Relaxed));
-        line("kefu_calls_rejected_sdp_total", "counter", "INVITEs rejected for their SDP.", self.calls_rejected_sdp.load(Relaxed));
-        line("kefu_sip_invalid_replied_total", "counter", "Malformed SIP requests answered with an error.", self.sip_bad_replied.load(Relaxed));
-        line("kefu_sip_invalid_dropped_total", "counter", "Malformed SIP messages discarded.", self.sip_bad_dropped.load(Relaxed));
-        line("kefu_recording_errors_total", "counter", "Recording write failures.", self.recording_errors.load(Relaxed));
-        line("kefu_rtp_packets_received_total", "counter", "RTP packets received and used.", sum(&|w| w.rtp_received.load(Relaxed)));
-        line("kefu_rtp_packets_sent_total", "counter", "RTP packets sent.", sum(&|w| w.rtp_sent.load(Relaxed)));
-        line("kefu_rtp_send_errors_total", "counter", "RTP packets the socket refused.", sum(&|w| w.send_errors.load(Relaxed)));
-        line("kefu_dtmf_digits_total", "counter", "RFC 4733 key presses received.", sum(&|w| w.digits.load(Relaxed)));
-        line("kefu_media_clock_slips_total", "counter", "Media ticks more than one period late.", sum(&|w| w.clock_slips.load(Relaxed)));
+        line(
+            "kefu_calls_total",
+            "counter",
+            "Calls offered and accepted for negotiation.",
+            self.calls_total.load(Relaxed),
+        );
+        line(
+            "kefu_calls_answered_total",
+            "counter",
+            "Calls answered.",
+            self.calls_answered.load(Relaxed),
+        );
+        line(
+            "kefu_calls_active",
+            "gauge",
+            "Calls ringing or active.",
+            self.calls_active(),
+        );
+        line(
+            "kefu_calls_rejected_busy_total",
+            "counter",
+            "INVITEs rejected with 503 at capacity.",
+            self.calls_rejected_busy.load(Relaxed),
+        );
+        line(
+            "kefu_calls_rejected_sdp_total",
+            "counter",
+            "INVITEs rejected for their SDP.",
+            self.calls_rejected_sdp.load(Relaxed),
+        );
+        line(
+            "kefu_sip_invalid_replied_total",
+            "counter",
+            "Malformed SIP requests answered with an error.",
+            self.sip_bad_replied.load(Relaxed),
+        );
+        line(
+            "kefu_sip_invalid_dropped_total",
+            "counter",
+            "Malformed SIP messages discarded.",
+            self.sip_bad_dropped.load(Relaxed),
+        );
+        line(
+            "kefu_recording_errors_total",
+            "counter",
+            "Recording write failures.",
+            self.recording_errors.load(Relaxed),
+        );
+        line(
+            "kefu_rtp_packets_received_total",
+            "counter",
+            "RTP packets received and used.",
+            sum(&|w| w.rtp_received.load(Relaxed)),
+        );
+        line(
+            "kefu_rtp_packets_sent_total",
+            "counter",
+            "RTP packets sent.",
+            sum(&|w| w.rtp_sent.load(Relaxed)),
+        );
+        line(
+            "kefu_rtp_send_errors_total",
+            "counter",
+            "RTP packets the socket refused.",
+            sum(&|w| w.send_errors.load(Relaxed)),
+        );
+        line(
+            "kefu_dtmf_digits_total",
+            "counter",
+            "RFC 4733 key presses received.",
+            sum(&|w| w.digits.load(Relaxed)),
+        );
+        line(
+            "kefu_media_clock_slips_total",
+            "counter",
+            "Media ticks more than one period late.",
+            sum(&|w| w.clock_slips.load(Relaxed)),
+        );
         let _ = writeln!(s, "# HELP kefu_rtp_dropped_total Received datagrams dropped, by reason.\n# TYPE kefu_rtp_dropped_total counter");
         for (i, d) in Dropped::ALL.iter().enumerate() {
             let v = sum(&|w| w.dropped[i].load(Relaxed));
@@ -132,7 +197,10 @@ impl Metrics {
         let _ = writeln!(s, "# HELP kefu_rtp_send_interval_deviation_ms Deviation of the RTP send interval from 20 ms.\n# TYPE kefu_rtp_send_interval_deviation_ms summary");
         for q in [0.5, 0.9, 0.99, 0.999] {
             let v = self.send_deviation_quantile(q).unwrap_or(0.0);
-            let _ = writeln!(s, "kefu_rtp_send_interval_deviation_ms{{quantile=\"{q}\"}} {v:.1}");
+            let _ = writeln!(
+                s,
+                "kefu_rtp_send_interval_deviation_ms{{quantile=\"{q}\"}} {v:.1}"
+            );
         }
         let count: u64 = self.interval.iter().map(|b| b.load(Relaxed)).sum();
         let _ = writeln!(s, "kefu_rtp_send_interval_deviation_ms_count {count}");
@@ -154,6 +222,8 @@ mod tests {
         assert_eq!(m.send_deviation_quantile(0.5), Some(0.1));
         assert_eq!(m.send_deviation_quantile(0.99), Some(0.1));
         assert_eq!(m.send_deviation_quantile(1.0), Some(3.1));
-        assert!(m.render().contains("kefu_rtp_dropped_total{reason=\"ssrc\"} 0"));
+        assert!(m
+            .render()
+            .contains("kefu_rtp_dropped_total{reason=\"ssrc\"} 0"));
     }
 }

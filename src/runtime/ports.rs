@@ -5,8 +5,8 @@
 //! and the pool's size is the media capacity: when it is empty, new calls
 //! get 503. A returned pair is drained of stale datagrams before reuse.
 
-use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::collections::VecDeque;
+use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::Mutex;
 
 /// The two sockets of one call.

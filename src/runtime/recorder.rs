@@ -86,7 +86,9 @@ fn run(dir: PathBuf, rx: Receiver<Job>, metrics: Arc<Metrics>) {
                     }
                 }
                 RecordEvent::Frame(samples) => {
-                    let Some(o) = open.get_mut(&call) else { continue };
+                    let Some(o) = open.get_mut(&call) else {
+                        continue;
+                    };
                     let mut ok = true;
                     for s in samples {
                         if o.writer.write_sample(s).is_err() {
@@ -148,10 +150,22 @@ mod tests {
         let m = Metrics::new(1);
         let tx = spawn(dir.path().to_path_buf(), m).expect("spawn");
         let call = CallId(3);
-        tx.send(Job::Name { call, file: "t.wav".into() }).expect("send");
-        tx.send(Job::Event { call, event: RecordEvent::Start { rate: 8000 } }).expect("send");
+        tx.send(Job::Name {
+            call,
+            file: "t.wav".into(),
+        })
+        .expect("send");
+        tx.send(Job::Event {
+            call,
+            event: RecordEvent::Start { rate: 8000 },
+        })
+        .expect("send");
         for _ in 0..60 {
-            tx.send(Job::Event { call, event: RecordEvent::Frame(vec![100; 320]) }).expect("send");
+            tx.send(Job::Event {
+                call,
+                event: RecordEvent::Frame(vec![100; 320]),
+            })
+            .expect("send");
         }
         // Before Stop, the header already covers the first second.
         let path = dir.path().join("t.wav");
@@ -166,7 +180,11 @@ mod tests {
             }
         }
         assert!(len >= 50 * 320, "header not flushed: {len}");
-        tx.send(Job::Event { call, event: RecordEvent::Stop }).expect("send");
+        tx.send(Job::Event {
+            call,
+            event: RecordEvent::Stop,
+        })
+        .expect("send");
         drop(tx);
         std::thread::sleep(std::time::Duration::from_millis(100));
         let r = hound::WavReader::open(&path).expect("open");

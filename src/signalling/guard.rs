@@ -40,7 +40,8 @@ impl rsipstack::platform::net::UdpSocket for GuardedUdp {
             let datagram = &buf[..n];
             let (start, len) = match check(datagram, Transport::Udp, &self.cfg) {
                 Verdict::Pass(bytes) => {
-                    let start = (bytes.as_ptr() as usize).saturating_sub(datagram.as_ptr() as usize);
+                    let start =
+                        (bytes.as_ptr() as usize).saturating_sub(datagram.as_ptr() as usize);
                     (start, bytes.len())
                 }
                 Verdict::Reply(reply) => {

@@ -55,22 +55,41 @@ pub async fn start(
     if settings.sip_udp {
         let sock = tokio::net::UdpSocket::bind(settings.sip_listen)
             .await
-            .map_err(|e| SignallingError::Bind { addr: settings.sip_listen, transport: "udp", reason: e.to_string() })?;
+            .map_err(|e| SignallingError::Bind {
+                addr: settings.sip_listen,
+                transport: "udp",
+                reason: e.to_string(),
+            })?;
         bound = sock.local_addr().unwrap_or(bound);
         let guarded = guard::GuardedUdp::new(sock, settings.user_agent.clone(), metrics.clone());
         let conn = UdpConnection::from_socket(Arc::new(guarded), None, Some(cancel.child_token()))
             .await
-            .map_err(|e| SignallingError::Bind { addr: bound, transport: "udp", reason: e.to_string() })?;
+            .map_err(|e| SignallingError::Bind {
+                addr: bound,
+                transport: "udp",
+                reason: e.to_string(),
+            })?;
         transport.add_transport(conn.into());
     }
     if settings.sip_tcp {
         let addr = SocketAddr::new(settings.sip_listen.ip(), bound.port());
         // Probe the port first: the stack binds in its own task and would
         // only log a failure.
-        drop(std::net::TcpListener::bind(addr).map_err(|e| SignallingError::Bind { addr, transport: "tcp", reason: e.to_string() })?);
-        let listener = TcpListenerConnection::new(addr, None)
-            .await
-            .map_err(|e| SignallingError::Bind { addr, transport: "tcp", reason: e.to_string() })?;
+        drop(
+            std::net::TcpListener::bind(addr).map_err(|e| SignallingError::Bind {
+                addr,
+                transport: "tcp",
+                reason: e.to_string(),
+            })?,
+        );
+        let listener =
+            TcpListenerConnection::new(addr, None)
+                .await
+                .map_err(|e| SignallingError::Bind {
+                    addr,
+                    transport: "tcp",
+                    reason: e.to_string(),
+                })?;
         transport.add_transport(listener.into());
     }
     let endpoint = EndpointBuilder::new()
@@ -80,7 +99,11 @@ pub async fn start(
         .build();
     let incoming = endpoint
         .incoming_transactions()
-        .map_err(|e| SignallingError::Bind { addr: bound, transport: "udp", reason: e.to_string() })?;
+        .map_err(|e| SignallingError::Bind {
+            addr: bound,
+            transport: "udp",
+            reason: e.to_string(),
+        })?;
     let dialogs = Arc::new(DialogLayer::new(endpoint.inner.clone()));
     let (state_tx, state_rx) = dialogs.new_dialog_state_channel();
     let uas = uas::Uas::new(
@@ -90,7 +113,9 @@ pub async fn start(
         metrics,
         settings.max_calls,
         settings.retry_after_secs,
-        settings.public_ip.or_else(|| Some(settings.sip_listen.ip()).filter(|ip| !ip.is_unspecified())),
+        settings
+            .public_ip
+            .or_else(|| Some(settings.sip_listen.ip()).filter(|ip| !ip.is_unspecified())),
         bound.port(),
         settings.user_agent.clone(),
     );

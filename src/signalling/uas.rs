@@ -16,7 +16,9 @@ use std::sync::{Arc, Mutex};
 use kefu_core::engine::{SignalAction, SignalEvent};
 use kefu_core::sdp::LocalMedia;
 use kefu_core::CallId;
-use rsipstack::dialog::dialog::{DialogState, DialogStateReceiver, DialogStateSender, TerminatedReason, TransactionHandle};
+use rsipstack::dialog::dialog::{
+    DialogState, DialogStateReceiver, DialogStateSender, TerminatedReason, TransactionHandle,
+};
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::sip::prelude::HeadersExt;
 use rsipstack::sip::{Header, Method, StatusCode};
@@ -102,16 +104,33 @@ impl Uas {
         }
         let res = match tx.original.method {
             Method::Invite => return self.on_invite(tx).await,
-            Method::Options => tx.reply_with(StatusCode::OK, self.capabilities(), None).await,
-            Method::Ack => Ok(()),
-            Method::Bye | Method::Info | Method::Update | Method::Refer | Method::Notify | Method::PRack => {
-                tx.reply(StatusCode::CallTransactionDoesNotExist).await
-            }
-            Method::Register | Method::Message | Method::Subscribe | Method::Publish => {
-                tx.reply_with(StatusCode::MethodNotAllowed, vec![Header::Other("Allow".into(), ALLOW.into())], None)
+            Method::Options => {
+                tx.reply_with(StatusCode::OK, self.capabilities(), None)
                     .await
             }
-            _ => tx.reply_with(StatusCode::NotImplemented, vec![Header::Other("Allow".into(), ALLOW.into())], None).await,
+            Method::Ack => Ok(()),
+            Method::Bye
+            | Method::Info
+            | Method::Update
+            | Method::Refer
+            | Method::Notify
+            | Method::PRack => tx.reply(StatusCode::CallTransactionDoesNotExist).await,
+            Method::Register | Method::Message | Method::Subscribe | Method::Publish => {
+                tx.reply_with(
+                    StatusCode::MethodNotAllowed,
+                    vec![Header::Other("Allow".into(), ALLOW.into())],
+                    None,
+                )
+                .await
+            }
+            _ => {
+                tx.reply_with(
+                    StatusCode::NotImplemented,
+                    vec![Header::Other("Allow".into(), ALLOW.into())],
+                    None,
+                )
+                .await
+            }
         };
         if let Err(e) = res {
             tracing::debug!(error = %e, "reply failed");
@@ -150,15 +169,29 @@ impl Uas {
         }
         let Some(ports) = self.media.pool.take() else {
             self.metrics.calls_rejected_busy.fetch_add(1, Relaxed);
-            let _ = tx.reply_with(StatusCode::ServiceUnavailable, self.retry_after(), None).await;
+            let _ = tx
+                .reply_with(StatusCode::ServiceUnavailable, self.retry_after(), None)
+                .await;
             return;
         };
         let local_ip = self.local_ip(&tx);
         let contact = rsipstack::sip::Uri::try_from(
-            format!("sip:kefu@{}", rsipstack::sip::HostWithPort::from(std::net::SocketAddr::new(local_ip, self.contact_port))).as_str(),
+            format!(
+                "sip:kefu@{}",
+                rsipstack::sip::HostWithPort::from(std::net::SocketAddr::new(
+                    local_ip,
+                    self.contact_port
+                ))
+            )
+            .as_str(),
         )
         .ok();
-        let mut dialog = match self.dialogs.get_or_create_server_invite(&tx, self.state_tx.clone(), None, contact) {
+        let mut dialog = match self.dialogs.get_or_create_server_invite(
+            &tx,
+            self.state_tx.clone(),
+            None,
+            contact,
+        ) {
             Ok(d) => d,
             Err(e) => {
                 self.media.pool.give(ports);
@@ -169,12 +202,22 @@ impl Uas {
         };
         let call = CallId(self.next_id.fetch_add(1, Relaxed));
         let dialog_id = dialog.id().to_string();
-        let sip_call_id = tx.original.call_id_header().map(|c| c.value().to_string()).unwrap_or_default();
+        let sip_call_id = tx
+            .original
+            .call_id_header()
+            .map(|c| c.value().to_string())
+            .unwrap_or_default();
         if let Ok(mut m) = self.by_dialog.lock() {
             m.insert(dialog_id, call);
         }
         if let Ok(mut m) = self.calls.lock() {
-            m.insert(call, CallEntry { dialog: dialog.clone(), reoffer: None });
+            m.insert(
+                call,
+                CallEntry {
+                    dialog: dialog.clone(),
+                    reoffer: None,
+                },
+            );
         }
         self.metrics.calls_total.fetch_add(1, Relaxed);
         let span = tracing::info_span!("call", id = %call);
@@ -205,7 +248,10 @@ impl Uas {
     }
 
     fn retry_after(&self) -> Vec<Header> {
-        vec![Header::Other("Retry-After".into(), self.retry_after.to_string())]
+        vec![Header::Other(
+            "Retry-After".into(),
+            self.retry_after.to_string(),
+        )]
     }
 
     /// Checks that come before any resource is taken.
@@ -217,15 +263,28 @@ impl Uas {
         let accept_sdp = vec![Header::Other("Accept".into(), "application/sdp".into())];
         if req.body.is_empty() {
             // A late offer (RFC 3264 §4) is not supported yet: say so.
-            return Some((StatusCode::NotAcceptableHere, vec![Header::Other("Warning".into(), "399 kefu \"an SDP offer is required in the INVITE\"".into())]));
+            return Some((
+                StatusCode::NotAcceptableHere,
+                vec![Header::Other(
+                    "Warning".into(),
+                    "399 kefu \"an SDP offer is required in the INVITE\"".into(),
+                )],
+            ));
         }
-        let ctype = req.header_value("Content-Type").unwrap_or_default().to_ascii_lowercase();
+        let ctype = req
+            .header_value("Content-Type")
+            .unwrap_or_default()
+            .to_ascii_lowercase();
         if !ctype.starts_with("application/sdp") {
             return Some((StatusCode::UnsupportedMediaType, accept_sdp));
         }
         if let Some(accept) = req.header_value("Accept") {
             let a = accept.to_ascii_lowercase();
-            if !a.trim().is_empty() && !a.contains("application/sdp") && !a.contains("*/*") && !a.contains("application/*") {
+            if !a.trim().is_empty()
+                && !a.contains("application/sdp")
+                && !a.contains("*/*")
+                && !a.contains("application/*")
+            {
                 return Some((StatusCode::NotAcceptable, accept_sdp));
             }
         }
@@ -258,23 +317,41 @@ impl Uas {
                             e.reoffer = Some(handle);
                         }
                     }
-                    self.media.send(call, ToMedia::Signal { call, event: SignalEvent::Reoffer { sdp: req.body.clone() } });
+                    self.media.send(
+                        call,
+                        ToMedia::Signal {
+                            call,
+                            event: SignalEvent::Reoffer {
+                                sdp: req.body.clone(),
+                            },
+                        },
+                    );
                 }
                 DialogState::Updated(_, _, handle)
                 | DialogState::Info(_, _, handle)
                 | DialogState::Options(_, _, handle) => {
-                    let _ = handle.respond(StatusCode::OK, Some(self.capabilities()), None).await;
+                    let _ = handle
+                        .respond(StatusCode::OK, Some(self.capabilities()), None)
+                        .await;
                 }
                 DialogState::Refer(_, _, handle)
                 | DialogState::Message(_, _, handle)
                 | DialogState::Notify(_, _, handle)
                 | DialogState::Publish(_, _, handle) => {
-                    let _ = handle.respond(StatusCode::MethodNotAllowed, Some(vec![Header::Other("Allow".into(), ALLOW.into())]), None).await;
+                    let _ = handle
+                        .respond(
+                            StatusCode::MethodNotAllowed,
+                            Some(vec![Header::Other("Allow".into(), ALLOW.into())]),
+                            None,
+                        )
+                        .await;
                 }
                 DialogState::Terminated(id, reason) => {
                     let key = id.to_string();
                     self.dialogs.remove_dialog(&id);
-                    let Some(call) = self.call_of(&key) else { continue };
+                    let Some(call) = self.call_of(&key) else {
+                        continue;
+                    };
                     let event = match reason {
                         TerminatedReason::UacCancel => SignalEvent::Cancelled,
                         TerminatedReason::UacBye => SignalEvent::Bye,
@@ -303,8 +380,15 @@ impl Uas {
     }
 
     async fn act(&self, call: CallId, action: SignalAction) {
-        let Some(dialog) = self.dialog(call) else { return };
-        let sdp_type = || vec![Header::Other("Content-Type".into(), "application/sdp".into())];
+        let Some(dialog) = self.dialog(call) else {
+            return;
+        };
+        let sdp_type = || {
+            vec![Header::Other(
+                "Content-Type".into(),
+                "application/sdp".into(),
+            )]
+        };
         let res = match action {
             SignalAction::Ringing => dialog.ringing(None, None),
             SignalAction::Answer { sdp } => dialog.accept(Some(sdp_type()), Some(sdp.into_bytes())),
@@ -313,7 +397,9 @@ impl Uas {
             }
             SignalAction::ReofferAnswer { sdp } => {
                 if let Some(h) = self.take_reoffer(call) {
-                    let _ = h.respond(StatusCode::OK, Some(sdp_type()), Some(sdp.into_bytes())).await;
+                    let _ = h
+                        .respond(StatusCode::OK, Some(sdp_type()), Some(sdp.into_bytes()))
+                        .await;
                 }
                 Ok(())
             }

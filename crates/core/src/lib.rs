@@ -24,12 +24,12 @@
 //! ```
 //!
 //! ## Modules
-//! - [`media`]: G.711, resampling, tones: sample-level signal processing.
-//! - [`rtp`]: RTP/RTCP packets, jitter buffer, RFC 4733 telephone events.
-//! - [`sdp`]: session descriptions and the offer/answer negotiation.
-//! - [`call`]: one call: media session, playout clock, dialogue, recording.
-//! - [`dialogue`]: what the agent says and does on a call.
-//! - [`engine`]: many calls keyed by [`CallId`]; the input/output contract.
+//! - [`media`], G.711, resampling, tones: sample-level signal processing.
+//! - [`rtp`], RTP/RTCP packets, jitter buffer, RFC 4733 telephone events.
+//! - [`sdp`], session descriptions and the offer/answer negotiation.
+//! - [`call`], one call: media session, playout clock, dialogue, recording.
+//! - [`dialogue`], what the agent says and does on a call.
+//! - [`engine`], many calls keyed by [`CallId`]; the input/output contract.
 
 pub mod call;
 pub mod dialogue;

@@ -41,14 +41,8 @@ pub struct Finished {
 }
 
 enum Active {
-    Pcm {
-        samples: Arc<[i16]>,
-        pos: usize,
-    },
-    Tone {
-        gen: ToneGenerator,
-        left: usize,
-    },
+    Pcm { samples: Arc<[i16]>, pos: usize },
+    Tone { gen: ToneGenerator, left: usize },
 }
 
 /// Queue of sources played frame by frame.

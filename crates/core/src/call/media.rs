@@ -249,15 +249,19 @@ impl MediaSession {
             return Received::Dropped(d);
         }
         self.latch(from);
-        let ts_units = arrival.saturating_duration_since(self.started).as_micros() as u64 * 8 / 1000;
+        let ts_units =
+            arrival.saturating_duration_since(self.started).as_micros() as u64 * 8 / 1000;
         let ssrc = pkt.header.ssrc;
-        let reception = self.reception.get_or_insert_with(|| ReceptionStats::new(ssrc));
+        let reception = self
+            .reception
+            .get_or_insert_with(|| ReceptionStats::new(ssrc));
         reception.on_packet(pkt.header.seq, pkt.header.timestamp, ts_units as u32);
         if is_event {
-            return match self
-                .dtmf_rx
-                .on_packet(pkt.header.marker, pkt.header.timestamp, pkt.payload)
-            {
+            return match self.dtmf_rx.on_packet(
+                pkt.header.marker,
+                pkt.header.timestamp,
+                pkt.payload,
+            ) {
                 Ok(d) => Received::Event(d.map(|d| d.digit)),
                 Err(_) => Received::Dropped(Dropped::Malformed),
             };
@@ -322,7 +326,9 @@ impl MediaSession {
             return false;
         };
         for p in packets {
-            if let (rtcp::RtcpPacket::SenderReport { ntp, .. }, Some(r)) = (p, self.reception.as_mut()) {
+            if let (rtcp::RtcpPacket::SenderReport { ntp, .. }, Some(r)) =
+                (p, self.reception.as_mut())
+            {
                 r.on_sender_report(ntp, now);
             }
         }
@@ -349,9 +355,8 @@ impl MediaSession {
     /// frame is encoded into the returned datagram, if the session sends.
     pub fn tick(&mut self, agent: &[i16], caller: &mut [i16]) -> Option<(SocketAddr, Vec<u8>)> {
         self.pcm.clear();
-        match self.jitter.pop() {
-            JitterOut::Frame(payload) => g711::decode(self.law, &payload, &mut self.pcm),
-            _ => {}
+        if let JitterOut::Frame(payload) = self.jitter.pop() {
+            g711::decode(self.law, payload, &mut self.pcm);
         }
         let n = self.pcm.len().min(caller.len());
         caller[..n].copy_from_slice(&self.pcm[..n]);

@@ -191,7 +191,14 @@ mod tests {
         d.on_event(Event::Digit('#'), &mut c);
         assert_eq!(
             c.played,
-            ["greeting", "you-entered", "digit-4", "digit-2", "digit-star", "goodbye"]
+            [
+                "greeting",
+                "you-entered",
+                "digit-4",
+                "digit-2",
+                "digit-star",
+                "goodbye"
+            ]
         );
         assert!(!c.hung_up);
         d.on_event(Event::PlayoutFinished(6), &mut c);

@@ -5,7 +5,8 @@
 //! code words, with the exact bit patterns of the ITU-T G.191 reference
 //! implementation (`g711.c` in the Software Tool Library): negative inputs are
 //! quantised by one's complement, so `-1` encodes like `-0`. Decoding uses
-//! 256-entry tables built at compile time; encoding is branch-light arithmetic.
+//! 256-entry tables and encoding uses 16 KiB (µ) / 4 KiB (A) tables, all
+//! built at compile time from the reference arithmetic.
 //!
 //! It does not packetise, does not resample (G.711 is 8 kHz; see
 //! [`super::resample`]) and does not do packet-loss concealment.
@@ -69,22 +70,68 @@ const fn build_alaw_table() -> [i16; 256] {
 }
 
 /// Number of significant bits in `v` (0 for 0).
-#[inline]
-fn bit_len(v: u32) -> u32 {
+const fn bit_len(v: u32) -> u32 {
     32 - v.leading_zeros()
 }
 
-/// Encodes one linear sample as µ-law (ITU-T G.191 `ulaw_compress`).
-#[inline]
-pub fn ulaw_encode(s: i16) -> u8 {
-    let x = i32::from(s);
+/// ITU-T G.191 `ulaw_compress` for one sample; depends only on `x >> 2`.
+const fn ulaw_compress(x: i32) -> u8 {
     // One's complement magnitude of the 14 most significant bits, plus bias 33.
     let (magnitude, sign) = if x < 0 { (!x, 0x00) } else { (x, 0x80) };
-    let biased = ((magnitude >> 2) + 33).min(0x1FFF) as u32;
+    let mut biased = (magnitude >> 2) + 33;
+    if biased > 0x1FFF {
+        biased = 0x1FFF;
+    }
+    let biased = biased as u32;
     let segment = 1 + bit_len(biased >> 6); // 1..=8
     let high = 8 - segment;
     let low = 0x0F - ((biased >> segment) & 0x0F);
     ((high << 4) | low | sign) as u8
+}
+
+/// ITU-T G.191 `alaw_compress` for one sample; depends only on `x >> 4`.
+const fn alaw_compress(x: i32) -> u8 {
+    let (magnitude, sign) = if x < 0 { (!x, 0x00) } else { (x, 0x80) };
+    // 12-bit magnitude (the 13 most significant bits with the sign).
+    let ix = (magnitude >> 4) as u32;
+    let code = if ix <= 15 {
+        ix
+    } else {
+        let exponent = bit_len(ix) - 4; // 1..=7
+        (exponent << 4) | ((ix >> (exponent - 1)) & 0x0F)
+    };
+    ((code | sign) ^ 0x55) as u8
+}
+
+/// µ-law encode table indexed by the 14-bit two's complement `s >> 2`.
+static ULAW_ENCODE: [u8; 1 << 14] = {
+    let mut t = [0u8; 1 << 14];
+    let mut i = 0;
+    while i < (1 << 14) {
+        // Sign-extend the 14-bit index back to a sample with that `>> 2`.
+        let x = ((i as i32) << 18) >> 16;
+        t[i] = ulaw_compress(x);
+        i += 1;
+    }
+    t
+};
+
+/// A-law encode table indexed by the 12-bit two's complement `s >> 4`.
+static ALAW_ENCODE: [u8; 1 << 12] = {
+    let mut t = [0u8; 1 << 12];
+    let mut i = 0;
+    while i < (1 << 12) {
+        let x = ((i as i32) << 20) >> 16;
+        t[i] = alaw_compress(x);
+        i += 1;
+    }
+    t
+};
+
+/// Encodes one linear sample as µ-law (ITU-T G.191 `ulaw_compress`).
+#[inline]
+pub fn ulaw_encode(s: i16) -> u8 {
+    ULAW_ENCODE[((s >> 2) as u16 & 0x3FFF) as usize]
 }
 
 /// Decodes one µ-law code word to a linear sample.
@@ -96,17 +143,7 @@ pub fn ulaw_decode(b: u8) -> i16 {
 /// Encodes one linear sample as A-law (ITU-T G.191 `alaw_compress`).
 #[inline]
 pub fn alaw_encode(s: i16) -> u8 {
-    let x = i32::from(s);
-    let (magnitude, sign) = if x < 0 { (!x, 0x00) } else { (x, 0x80) };
-    // 12-bit magnitude (the 13 most significant bits with the sign).
-    let ix = (magnitude >> 4) as u32;
-    let code = if ix <= 15 {
-        ix
-    } else {
-        let exponent = bit_len(ix) - 4; // 1..=7
-        (exponent << 4) | ((ix >> (exponent - 1)) & 0x0F)
-    };
-    ((code | sign) ^ 0x55) as u8
+    ALAW_ENCODE[((s >> 4) as u16 & 0x0FFF) as usize]
 }
 
 /// Decodes one A-law code word to a linear sample.
@@ -172,6 +209,14 @@ mod tests {
         assert_eq!(alaw_encode(i16::MIN), 0x2A);
         assert_eq!(alaw_encode(1000), 0xFA);
         assert_eq!(alaw_encode(-1000), 0x7A);
+    }
+
+    #[test]
+    fn encode_tables_match_the_reference_arithmetic() {
+        for s in i16::MIN..=i16::MAX {
+            assert_eq!(ulaw_encode(s), ulaw_compress(i32::from(s)), "mu {s}");
+            assert_eq!(alaw_encode(s), alaw_compress(i32::from(s)), "A {s}");
+        }
     }
 
     #[test]

@@ -1,0 +1,45 @@
+# kefu: the two commands of the README are `make run` and `make test`.
+CARGO ?= cargo
+KEFU_BIN ?= target/release/kefu
+export KEFU_BIN
+
+.PHONY: run test deps build release lint unit sip-tests torture scenarios baresip bench
+
+## Build and start the agent on the bundled default dialplan.
+run: release
+	$(KEFU_BIN) serve $(ARGS)
+
+## Everything CI checks: format, lints, unit/property/simulation tests,
+## SIPp scenarios, the RFC 4475 torture suite and a baresip call.
+test: deps lint unit sip-tests
+
+## System packages the tests use (SIPp, baresip, sox, espeak-ng), when missing.
+deps:
+	bash sip-test/deps.sh
+
+release:
+	$(CARGO) build --release --locked --bin kefu
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+unit:
+	$(CARGO) test --workspace --locked
+
+sip-tests: release scenarios torture baresip
+
+scenarios:
+	bash sip-test/run-scenarios.sh
+
+torture:
+	bash sip-test/run-torture.sh
+
+baresip:
+	bash sip-test/baresip-call.sh
+
+## Benchmarks (figures go to BENCHMARKS.md): criterion, then SIPp load.
+bench: release
+	$(CARGO) bench -p kefu-core --bench media -- --warm-up-time 1 --measurement-time 3
+	bash sip-test/load-cps.sh
+	bash sip-test/load-concurrent.sh

@@ -1,0 +1,435 @@
+//! A scripted caller's media side, in the spirit of SIPp's RTP stream: it
+//! offers SDP, sends G.711 µ-law every 20 ms of virtual time from a PCM
+//! source, presses keys as RFC 4733 events, and records everything it
+//! receives so tests can check what the caller heard and how it was timed.
+//!
+//! Sans-IO: the world asks [`ScriptedPhone::next_send`] when it wants to
+//! send, takes datagrams from [`ScriptedPhone::poll_transmit`] and feeds
+//! arrivals to [`ScriptedPhone::on_datagram`].
+//!
+//! Not here: SIP (the world turns the phone's offers into engine signals).
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use kefu_core::media::g711::{self, Law};
+use kefu_core::media::tone::{Tone, ToneGenerator};
+use kefu_core::media::Hz;
+use kefu_core::rtp::dtmf::{DtmfPayload, DtmfReceiver, DtmfSender};
+use kefu_core::rtp::packet::{self, RtpHeader, RtpPacket};
+use kefu_core::rtp::{SeqNo, Ssrc};
+use kefu_core::sdp::{MediaKind, SessionDescription};
+
+/// Samples per 20 ms frame at 8 kHz.
+pub const FRAME: usize = 160;
+/// The phone's packet interval.
+pub const PTIME: Duration = Duration::from_millis(20);
+/// Payload type of PCMU (RFC 3551 static).
+pub const PT_PCMU: u8 = 0;
+/// Payload type the phone offers for telephone-event.
+pub const PT_EVENT: u8 = 101;
+
+/// What the phone says.
+#[derive(Debug, Clone)]
+pub enum PcmSource {
+    /// A tone, forever.
+    Tone(ToneGenerator),
+    /// Given samples, once, then silence.
+    Samples {
+        /// The samples (8 kHz mono).
+        data: Vec<i16>,
+        /// Next sample to send.
+        pos: usize,
+    },
+}
+
+impl PcmSource {
+    fn fill(&mut self, out: &mut [i16]) {
+        match self {
+            PcmSource::Tone(gen) => gen.fill(out),
+            PcmSource::Samples { data, pos } => {
+                let n = data.len().saturating_sub(*pos).min(out.len());
+                out[..n].copy_from_slice(&data[*pos..*pos + n]);
+                out[n..].fill(0);
+                *pos += n;
+            }
+        }
+    }
+}
+
+/// How key presses are sent.
+#[derive(Debug, Clone, Copy)]
+pub struct DtmfStyle {
+    /// Event duration.
+    pub duration_ms: u32,
+    /// Keep the marker bit on the first packet of each event.
+    pub marker: bool,
+    /// Audio frames sent between two events.
+    pub gap_frames: usize,
+}
+
+impl Default for DtmfStyle {
+    fn default() -> Self {
+        DtmfStyle {
+            duration_ms: 100,
+            marker: true,
+            gap_frames: 3,
+        }
+    }
+}
+
+/// One RTP packet the phone received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Heard {
+    /// Arrival time.
+    pub at: Instant,
+    /// Source address.
+    pub from: SocketAddr,
+    /// Marker bit.
+    pub marker: bool,
+    /// Payload type.
+    pub pt: u8,
+    /// Sequence number.
+    pub seq: u16,
+    /// RTP timestamp.
+    pub ts: u32,
+    /// SSRC.
+    pub ssrc: u32,
+}
+
+/// A caller's RTP endpoint.
+#[derive(Debug)]
+pub struct ScriptedPhone {
+    sdp_addr: SocketAddr,
+    addr: SocketAddr,
+    source: PcmSource,
+    ssrc: u32,
+    seq: u16,
+    ts: u32,
+    remote: Option<SocketAddr>,
+    next_send: Option<Instant>,
+    events: VecDeque<Option<(DtmfPayload, bool)>>,
+    event_ts: u32,
+    sdp_version: u64,
+    sent_audio: u64,
+    sent_events: u64,
+    frame: [i16; FRAME],
+    rx: Vec<Heard>,
+    heard: Vec<i16>,
+    dtmf_rx: DtmfReceiver,
+    digits: String,
+    rtcp: u64,
+    garbage: u64,
+}
+
+impl ScriptedPhone {
+    /// A phone at `addr` saying a 440 Hz tone.
+    pub fn new(addr: SocketAddr) -> Self {
+        let tone = Tone::Sine {
+            freq: 440,
+            level_dbfs: -12.0,
+        };
+        let ssrc = 0x5150_0000 | u32::from(addr.port());
+        ScriptedPhone {
+            sdp_addr: addr,
+            addr,
+            source: PcmSource::Tone(ToneGenerator::new(tone, Hz(8000))),
+            ssrc,
+            seq: 1000,
+            ts: 16_000,
+            remote: None,
+            next_send: None,
+            events: VecDeque::new(),
+            event_ts: 0,
+            sdp_version: 1,
+            sent_audio: 0,
+            sent_events: 0,
+            frame: [0; FRAME],
+            rx: Vec::new(),
+            heard: Vec::new(),
+            dtmf_rx: DtmfReceiver::new(),
+            digits: String::new(),
+            rtcp: 0,
+            garbage: 0,
+        }
+    }
+
+    /// Says `tone` instead.
+    pub fn with_tone(mut self, tone: Tone) -> Self {
+        self.source = PcmSource::Tone(ToneGenerator::new(tone, Hz(8000)));
+        self
+    }
+
+    /// Says `samples` once, then silence.
+    pub fn with_samples(mut self, samples: Vec<i16>) -> Self {
+        self.source = PcmSource::Samples {
+            data: samples,
+            pos: 0,
+        };
+        self
+    }
+
+    /// Uses this SSRC.
+    pub fn with_ssrc(mut self, ssrc: u32) -> Self {
+        self.ssrc = ssrc;
+        self
+    }
+
+    /// Sits behind a NAT: the SDP still advertises the private address given
+    /// to [`ScriptedPhone::new`], but packets leave from (and only reach the
+    /// phone at) `public`.
+    pub fn behind_nat(mut self, public: SocketAddr) -> Self {
+        self.addr = public;
+        self
+    }
+
+    /// Where the phone sends from and receives at.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The address written in the phone's SDP.
+    pub fn sdp_addr(&self) -> SocketAddr {
+        self.sdp_addr
+    }
+
+    /// The phone's SSRC.
+    pub fn ssrc(&self) -> u32 {
+        self.ssrc
+    }
+
+    /// The initial offer: PCMU and telephone-event, sendrecv.
+    pub fn offer(&mut self) -> Vec<u8> {
+        self.offer_with(&[(PT_PCMU, "PCMU/8000")], "sendrecv")
+    }
+
+    /// A re-offer putting the call on hold (the phone only sends).
+    pub fn hold_offer(&mut self) -> Vec<u8> {
+        self.offer_with(&[(PT_PCMU, "PCMU/8000")], "sendonly")
+    }
+
+    /// A re-offer taking the call off hold.
+    pub fn resume_offer(&mut self) -> Vec<u8> {
+        self.offer_with(&[(PT_PCMU, "PCMU/8000")], "sendrecv")
+    }
+
+    /// An offer of `codecs` (payload type, rtpmap) plus telephone-event, with
+    /// the direction attribute `direction`. Each call bumps the `o=` version
+    /// (RFC 3264 §8).
+    pub fn offer_with(&mut self, codecs: &[(u8, &str)], direction: &str) -> Vec<u8> {
+        let ip = self.sdp_addr.ip();
+        let version = self.sdp_version;
+        self.sdp_version += 1;
+        let mut pts: Vec<String> = codecs.iter().map(|(pt, _)| pt.to_string()).collect();
+        pts.push(PT_EVENT.to_string());
+        let mut s = format!(
+            "v=0\r\no=sipp 4242 {version} IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\n\
+             m=audio {} RTP/AVP {}\r\n",
+            self.sdp_addr.port(),
+            pts.join(" ")
+        );
+        for (pt, map) in codecs {
+            s.push_str(&format!("a=rtpmap:{pt} {map}\r\n"));
+        }
+        s.push_str(&format!(
+            "a=rtpmap:{PT_EVENT} telephone-event/8000\r\na=fmtp:{PT_EVENT} 0-15\r\na={direction}\r\n"
+        ));
+        s.into_bytes()
+    }
+
+    /// Handles the engine's SDP answer: starts sending to the address in it
+    /// at `now`. Returns false if the answer carries no usable address.
+    pub fn on_answer(&mut self, now: Instant, sdp: &str) -> bool {
+        match media_addr(sdp) {
+            Some(to) => {
+                self.start(now, to);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Starts sending to `remote` every 20 ms from `now`.
+    pub fn start(&mut self, now: Instant, remote: SocketAddr) {
+        self.remote = Some(remote);
+        self.next_send = Some(now);
+    }
+
+    /// Stops sending (hung up, or muted to starve the engine).
+    pub fn stop(&mut self) {
+        self.next_send = None;
+    }
+
+    /// True while the phone sends.
+    pub fn is_sending(&self) -> bool {
+        self.next_send.is_some()
+    }
+
+    /// Presses `keys` with the default style.
+    pub fn press(&mut self, keys: &str) {
+        self.press_with(keys, DtmfStyle::default());
+    }
+
+    /// Presses `keys`, sent as RFC 4733 events in place of audio frames.
+    pub fn press_with(&mut self, keys: &str, style: DtmfStyle) {
+        let sender = DtmfSender::new(Hz(8000));
+        for k in keys.chars() {
+            let Ok(pkts) = sender.packets(k, style.duration_ms, 10) else {
+                continue;
+            };
+            for (i, mut p) in pkts.into_iter().enumerate() {
+                p.marker &= style.marker;
+                self.events.push_back(Some((p, i == 0)));
+            }
+            self.events.extend(std::iter::repeat_n(None, style.gap_frames));
+        }
+    }
+
+    /// True once every queued key press has been sent.
+    pub fn keys_sent(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// When the phone next sends, if it is sending.
+    pub fn next_send(&self) -> Option<Instant> {
+        self.next_send
+    }
+
+    /// The next datagram `(from, to, data)` due at `now`.
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<(SocketAddr, SocketAddr, Vec<u8>)> {
+        let due = self.next_send?;
+        if due > now {
+            return None;
+        }
+        let to = self.remote?;
+        self.next_send = Some(due + PTIME);
+        let ts = self.ts;
+        self.ts = self.ts.wrapping_add(FRAME as u32);
+        let mut out = Vec::with_capacity(12 + FRAME);
+        if let Some(Some((ev, first))) = self.events.pop_front() {
+            if first {
+                self.event_ts = ts;
+            }
+            let h = self.header(ev.marker, PT_EVENT, self.event_ts);
+            packet::write(&h, &ev.payload, &mut out);
+            self.sent_events += 1;
+        } else {
+            self.source.fill(&mut self.frame);
+            let mut payload = Vec::with_capacity(FRAME);
+            g711::encode(Law::Mu, &self.frame, &mut payload);
+            let h = self.header(self.sent_audio == 0, PT_PCMU, ts);
+            packet::write(&h, &payload, &mut out);
+            self.sent_audio += 1;
+        }
+        self.seq = self.seq.wrapping_add(1);
+        Some((self.addr, to, out))
+    }
+
+    fn header(&self, marker: bool, pt: u8, ts: u32) -> RtpHeader {
+        RtpHeader {
+            marker,
+            payload_type: pt,
+            seq: SeqNo(self.seq),
+            timestamp: ts,
+            ssrc: Ssrc(self.ssrc),
+        }
+    }
+
+    /// Handles a datagram arriving at the phone's RTP port.
+    pub fn on_datagram(&mut self, now: Instant, from: SocketAddr, data: &[u8]) {
+        let Ok(p) = RtpPacket::parse(data) else {
+            self.garbage += 1;
+            return;
+        };
+        let h = p.header;
+        self.rx.push(Heard {
+            at: now,
+            from,
+            marker: h.marker,
+            pt: h.payload_type,
+            seq: h.seq.0,
+            ts: h.timestamp,
+            ssrc: h.ssrc.0,
+        });
+        match h.payload_type {
+            PT_PCMU => g711::decode(Law::Mu, p.payload, &mut self.heard),
+            PT_EVENT => {
+                if let Ok(Some(d)) = self.dtmf_rx.on_packet(h.marker, h.timestamp, p.payload) {
+                    self.digits.push(d.digit);
+                }
+            }
+            _ => self.garbage += 1,
+        }
+    }
+
+    /// Counts a datagram arriving at the phone's RTCP port.
+    pub fn on_rtcp(&mut self) {
+        self.rtcp += 1;
+    }
+
+    /// Decoded audio received, in arrival order.
+    pub fn heard_samples(&self) -> &[i16] {
+        &self.heard
+    }
+
+    /// Every RTP packet received, in arrival order.
+    pub fn received(&self) -> &[Heard] {
+        &self.rx
+    }
+
+    /// RTP packets received.
+    pub fn packets_received(&self) -> usize {
+        self.rx.len()
+    }
+
+    /// Places in arrival order where the sequence number did not advance by
+    /// exactly one (loss, reordering or duplication upstream).
+    pub fn seq_gaps(&self) -> usize {
+        self.rx
+            .windows(2)
+            .filter(|w| w[1].seq != w[0].seq.wrapping_add(1))
+            .count()
+    }
+
+    /// Times between consecutive arrivals.
+    pub fn inter_arrival(&self) -> Vec<Duration> {
+        self.rx.windows(2).map(|w| w[1].at - w[0].at).collect()
+    }
+
+    /// Keys decoded from RFC 4733 events received.
+    pub fn digits_received(&self) -> &str {
+        &self.digits
+    }
+
+    /// RTCP datagrams received.
+    pub fn rtcp_received(&self) -> u64 {
+        self.rtcp
+    }
+
+    /// Datagrams that were not RTP the phone understands.
+    pub fn garbage_received(&self) -> u64 {
+        self.garbage
+    }
+
+    /// Audio packets sent.
+    pub fn audio_sent(&self) -> u64 {
+        self.sent_audio
+    }
+
+    /// Telephone-event packets sent.
+    pub fn events_sent(&self) -> u64 {
+        self.sent_events
+    }
+}
+
+/// The RTP address of the first audio stream in `sdp`.
+pub fn media_addr(sdp: &str) -> Option<SocketAddr> {
+    let sd = SessionDescription::parse(sdp).ok()?;
+    let m = sd
+        .media
+        .iter()
+        .find(|m| m.kind == MediaKind::Audio && m.port != 0)?;
+    let c = m.connection.as_ref().or(sd.connection.as_ref())?;
+    Some(SocketAddr::new(c.ip()?, m.port))
+}

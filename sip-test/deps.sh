@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the system packages kefu's end-to-end tests use, only when missing:
+# SIPp (sip-tester), baresip, sox, espeak-ng, iproute2 (ip), curl.
+set -euo pipefail
+need=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have sipp || need+=(sip-tester)
+have baresip || need+=(baresip)
+have sox || need+=(sox)
+have espeak-ng || need+=(espeak-ng)
+have ip || need+=(iproute2)
+have curl || need+=(curl)
+have unshare || need+=(util-linux)
+if [ ${#need[@]} -eq 0 ]; then
+  echo "deps: all present"
+  exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+  echo "deps: missing ${need[*]}; install them (as root: apt-get install -y ${need[*]})" >&2
+  exit 1
+fi
+echo "deps: installing ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
