@@ -118,13 +118,14 @@ class Net:
     def send(self, data):
         self.main.sendto(data, self.server)
 
-    def poll(self, timeout):
-        """Receive for up to `timeout` seconds; returns list of (t, port, data)."""
+    def poll(self, timeout, first=False):
+        """Receive for up to `timeout` seconds (with first=True: return as soon as something
+        came); returns a list of (t, port, data, reply_to)."""
         got = []
         end = time.monotonic() + timeout
         while True:
             left = end - time.monotonic()
-            if left <= 0:
+            if left <= 0 or (first and got):
                 break
             rs = self.socks + self.tcp_listeners + list(self.tcp_conns)
             r, _, _ = select.select(rs, [], [], left)
@@ -207,6 +208,39 @@ def build_in_dialog(method, resp, net, cseq_num, n):
     return b"\r\n".join(lines) + b"\r\n\r\n"
 
 
+def ack_final(net, req, resp, n, acked, notes):
+    """ACK a final response to our INVITE at once, so the server stops retransmitting it.
+    2xx: ACK in the new dialog (own branch; BYE follows after the window).
+    300-699: ACK in the INVITE's transaction (RFC 3261 17.1.1.3: same Request-URI, top Via,
+    From, Call-ID, CSeq number; To from the response)."""
+    st = status_of(resp)
+    cs = RE_CSEQ.search(resp)
+    if not st or st < 200 or not cs or cs.group(2).upper() != b"INVITE":
+        return
+    num = int(cs.group(1))
+    if 200 <= st < 300:
+        if "dialog" not in acked:
+            acked["dialog"] = (resp, num)
+        net.send(build_in_dialog(b"ACK", resp, net, num, n))  # also for each retransmitted 2xx
+        return
+    if acked.get("non2xx"):
+        net.send(acked["non2xx"])
+        return
+    ruri = req.split(b"\r\n", 1)[0].split(b" ")
+    ruri = ruri[1] if len(ruri) > 2 else b"sip:invalid"
+    via = re.search(rb"(?im)^(?:via|v)[ \t]*:[^\r\n]*", resp)
+    via = via.group(0).split(b",")[0] if via else b"Via: SIP/2.0/UDP invalid"
+    ack = b"\r\n".join([
+        b"ACK " + ruri + b" SIP/2.0", via, b"Max-Forwards: 70",
+        b"From: " + (header(req, [b"from", b"f"]) or b"<sip:x@invalid>"),
+        b"To: " + (header(resp, [b"to", b"t"]) or b"<sip:x@invalid>"),
+        b"Call-ID: " + (call_id_of(resp) or b"none"),
+        b"CSeq: %d ACK" % num, b"Content-Length: 0"]) + b"\r\n\r\n"
+    acked["non2xx"] = ack
+    net.send(ack)
+    notes.append(f"ACKed {st}")
+
+
 def probe(net, n, timeout):
     """OPTIONS liveness probe: (ok, detail)."""
     cid = b"torture-probe-%d-%d@127.0.0.1" % (os.getpid(), n)
@@ -224,7 +258,7 @@ def probe(net, n, timeout):
     net.send(msg)
     codes = []
     while time.monotonic() - t0 < timeout:
-        for _, _, d, _ in net.poll(min(0.1, timeout)):
+        for _, _, d, _ in net.poll(min(0.1, timeout), first=True):
             if call_id_of(d) == cid and status_of(d):
                 codes.append(status_of(d))
                 if status_of(d) >= 200:
@@ -357,6 +391,7 @@ def main():
         t0 = time.monotonic()
         responses = []  # (port, data)
         unmatched = []
+        acked = {}
         deadline = t0 + a.window
         while True:
             left = deadline - time.monotonic()
@@ -367,12 +402,14 @@ def main():
                     deadline = t0 + a.max_wait
                     continue
                 break
-            for _, p, d, _ in net.poll(min(left, 0.1)):
+            for _, p, d, _ in net.poll(min(left, 0.1), first=True):
                 if status_of(d) is None:
                     continue
                 rc = call_id_of(d)
                 if cid is not None and rc == cid:
                     responses.append((p, d))
+                    if not a.no_cleanup and meth == b"INVITE":
+                        ack_final(net, data, d, n, acked, notes)
                 elif rc is not None and rc.startswith(b"torture-probe-"):
                     pass  # a late probe answer
                 else:
@@ -386,18 +423,13 @@ def main():
         provs = [status_of(d) for _, d in responses if status_of(d) < 200]
         where = sorted({str(p) for p, _ in responses})
 
-        # clean up a dialog: ACK (+ BYE) a 2xx to INVITE
-        if not a.no_cleanup and meth == b"INVITE":
-            for _, d in responses:
-                st = status_of(d)
-                cs = RE_CSEQ.search(d)
-                if st and 200 <= st < 300 and cs and cs.group(2).upper() == b"INVITE":
-                    num = int(cs.group(1))
-                    net.send(build_in_dialog(b"ACK", d, net, num, n))
-                    net.send(build_in_dialog(b"BYE", d, net, num + 1, n))
-                    byes = [status_of(x) for _, _, x, _ in net.poll(0.5) if status_of(x) and RE_CSEQ.search(x) and RE_CSEQ.search(x).group(2) == b"BYE"]
-                    notes.append(f"ACK+BYE sent, BYE -> {byes[0] if byes else 'no answer'}")
-                    break
+        # tear down a dialog a 2xx created: BYE (the ACK went out when the 2xx came)
+        if acked.get("dialog") is not None:
+            d, num = acked["dialog"]
+            net.send(build_in_dialog(b"BYE", d, net, num + 1, n))
+            byes = [status_of(x) for _, _, x, _ in net.poll(0.5)
+                    if status_of(x) and RE_CSEQ.search(x) and RE_CSEQ.search(x).group(2).upper() == b"BYE"]
+            notes.append(f"ACK+BYE sent, BYE -> {byes[0] if byes else 'no answer'}")
 
         alive, pdetail = probe(net, n, a.probe_timeout)
         verdict, why = score(rule, preferred, finals, provs, alive)

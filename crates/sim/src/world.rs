@@ -1,0 +1,484 @@
+//! The world: one [`Engine`], a [`SimNetwork`], scripted phones and a
+//! [`VirtualClock`], stepped like quinn's test `Pair`: [`World::step`] jumps
+//! to the earliest thing that happens next (an engine timeout, a datagram
+//! arriving, a phone's next packet) and does everything due then.
+//!
+//! The world plays the shell's part: it turns a phone's offer into
+//! [`SignalEvent::Offered`], performs every [`Output`] (datagrams into the
+//! network from the call's RTP address, SIP actions and events into per-call
+//! logs, recording frames into per-call buffers) and routes arrivals to the
+//! engine or to the phone that owns the address. SIP itself is not
+//! simulated: signalling reaches the phone instantly.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use kefu_core::engine::{
+    CallEvent, CallId, Command, Config, EndReason, Engine, Input, Output, RecordEvent,
+    SignalAction, SignalEvent,
+};
+use kefu_core::playout::Prompts;
+use kefu_core::sdp::LocalMedia;
+
+use crate::clock::VirtualClock;
+use crate::net::{Delivery, NetConfig, SimNetwork};
+use crate::phone::ScriptedPhone;
+use crate::rng::Rng;
+
+/// kefu's media address in the world.
+pub const KEFU_IP: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+/// RTP port of the first call; each call takes the next even port.
+pub const FIRST_PORT: u16 = 20_000;
+
+/// A phone's handle in the world.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PhoneId(pub usize);
+
+/// An RTP datagram the engine sent, before the network touched it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentRtp {
+    /// When it was sent.
+    pub at: Instant,
+    /// Destination.
+    pub to: SocketAddr,
+    /// The datagram.
+    pub data: Vec<u8>,
+}
+
+/// Everything the world saw of one call.
+#[derive(Debug)]
+struct CallLog {
+    phone: Option<PhoneId>,
+    local: SocketAddr,
+    signals: Vec<(Instant, SignalAction)>,
+    events: Vec<(Instant, CallEvent)>,
+    frames: Vec<(Instant, Vec<i16>)>,
+    recording_started: bool,
+    recording_stopped: bool,
+    sent: Vec<SentRtp>,
+}
+
+/// The simulated world around one engine.
+#[derive(Debug)]
+pub struct World {
+    clock: VirtualClock,
+    engine: Engine,
+    net: SimNetwork,
+    phones: Vec<ScriptedPhone>,
+    calls: BTreeMap<CallId, CallLog>,
+    by_addr: BTreeMap<SocketAddr, (CallId, bool)>,
+    engine_timeout: Option<Instant>,
+    next_call: u64,
+    rng: Rng,
+    undelivered: Vec<Delivery>,
+}
+
+impl World {
+    /// A world with the [`crate::fixture`] engine config and prompts.
+    pub fn new(net: NetConfig) -> Self {
+        Self::with_config(crate::fixture::engine_config(), crate::fixture::prompts(), net)
+    }
+
+    /// A world around an engine built from `config` and `prompts`.
+    pub fn with_config(config: Config, prompts: Prompts, net: NetConfig) -> Self {
+        let clock = VirtualClock::new();
+        let rng = Rng::new(net.seed ^ 0xA5A5_A5A5);
+        World {
+            engine: Engine::new(config, prompts.into(), clock.now()),
+            clock,
+            net: SimNetwork::new(net),
+            phones: Vec::new(),
+            calls: BTreeMap::new(),
+            by_addr: BTreeMap::new(),
+            engine_timeout: None,
+            next_call: 1,
+            rng,
+            undelivered: Vec::new(),
+        }
+    }
+
+    /// The current virtual time.
+    pub fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    /// Virtual time since the world began.
+    pub fn elapsed(&self) -> Duration {
+        self.clock.elapsed()
+    }
+
+    /// The engine under test.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The network.
+    pub fn net(&self) -> &SimNetwork {
+        &self.net
+    }
+
+    /// The network, to change its behaviour mid-call.
+    pub fn net_mut(&mut self) -> &mut SimNetwork {
+        &mut self.net
+    }
+
+    /// The world's PRNG (seeded from the network seed), for test data.
+    pub fn rng(&mut self) -> &mut Rng {
+        &mut self.rng
+    }
+
+    /// Adds a phone.
+    pub fn add_phone(&mut self, phone: ScriptedPhone) -> PhoneId {
+        self.phones.push(phone);
+        PhoneId(self.phones.len() - 1)
+    }
+
+    /// A phone.
+    ///
+    /// # Panics
+    /// On an id not from [`World::add_phone`] (a test bug).
+    pub fn phone(&self, id: PhoneId) -> &ScriptedPhone {
+        &self.phones[id.0]
+    }
+
+    /// A phone, to script it.
+    ///
+    /// # Panics
+    /// On an id not from [`World::add_phone`] (a test bug).
+    pub fn phone_mut(&mut self, id: PhoneId) -> &mut ScriptedPhone {
+        &mut self.phones[id.0]
+    }
+
+    /// The phone places a call with its initial offer.
+    pub fn dial(&mut self, phone: PhoneId) -> CallId {
+        let sdp = self.phone_mut(phone).offer();
+        self.dial_with(Some(phone), sdp)
+    }
+
+    /// A call offered with `sdp`; `phone`, if any, gets its media.
+    pub fn dial_with(&mut self, phone: Option<PhoneId>, sdp: Vec<u8>) -> CallId {
+        let id = CallId(self.next_call);
+        self.next_call += 1;
+        let port = FIRST_PORT + 2 * (id.0 as u16 - 1);
+        let local = SocketAddr::new(KEFU_IP, port);
+        self.by_addr.insert(local, (id, false));
+        self.by_addr
+            .insert(SocketAddr::new(KEFU_IP, port + 1), (id, true));
+        self.calls.insert(
+            id,
+            CallLog {
+                phone,
+                local,
+                signals: Vec::new(),
+                events: Vec::new(),
+                frames: Vec::new(),
+                recording_started: false,
+                recording_stopped: false,
+                sent: Vec::new(),
+            },
+        );
+        let media = LocalMedia {
+            address: KEFU_IP,
+            rtp_port: port,
+            session_id: 7_000 + id.0,
+            session_version: 1,
+            username: "kefu".into(),
+        };
+        self.signal(id, SignalEvent::Offered { sdp, local: media });
+        id
+    }
+
+    /// Feeds a signalling event for `call` now.
+    pub fn signal(&mut self, call: CallId, event: SignalEvent) {
+        let now = self.now();
+        if matches!(
+            event,
+            SignalEvent::Bye | SignalEvent::Cancelled | SignalEvent::Failed
+        ) {
+            self.stop_phone(call);
+        }
+        self.engine.handle_input(Input::Signal { now, call, event });
+        self.drain();
+    }
+
+    /// The caller hangs up (BYE).
+    pub fn bye(&mut self, call: CallId) {
+        self.signal(call, SignalEvent::Bye);
+    }
+
+    /// The caller cancels before answer.
+    pub fn cancel(&mut self, call: CallId) {
+        self.signal(call, SignalEvent::Cancelled);
+    }
+
+    /// The caller re-offers (re-INVITE).
+    pub fn reoffer(&mut self, call: CallId, sdp: Vec<u8>) {
+        self.signal(call, SignalEvent::Reoffer { sdp });
+    }
+
+    /// An operator command on `call` now.
+    pub fn command(&mut self, call: CallId, command: Command) {
+        let now = self.now();
+        self.engine
+            .handle_input(Input::Command { now, call, command });
+        self.drain();
+    }
+
+    /// Queues `data` from `from` to the call's RTP port, arriving now
+    /// (no loss or jitter); it is handled on the next step.
+    pub fn inject(&mut self, call: CallId, from: SocketAddr, data: Vec<u8>) {
+        if let Some(local) = self.calls.get(&call).map(|c| c.local) {
+            let now = self.now();
+            self.net.inject(now, from, local, data);
+        }
+    }
+
+    /// kefu's RTP address for `call`.
+    pub fn local_addr(&self, call: CallId) -> Option<SocketAddr> {
+        self.calls.get(&call).map(|c| c.local)
+    }
+
+    fn stop_phone(&mut self, call: CallId) {
+        let phone = self.calls.get(&call).and_then(|c| c.phone);
+        if let Some(p) = phone.and_then(|p| self.phones.get_mut(p.0)) {
+            p.stop();
+        }
+    }
+
+    /// Performs every pending output of the engine.
+    fn drain(&mut self) {
+        let now = self.now();
+        loop {
+            match self.engine.poll_output() {
+                Output::Timeout(t) => {
+                    self.engine_timeout = Some(t);
+                    return;
+                }
+                Output::Transmit {
+                    call,
+                    rtcp,
+                    to,
+                    data,
+                } => {
+                    let Some(log) = self.calls.get_mut(&call) else {
+                        continue;
+                    };
+                    let mut from = log.local;
+                    if rtcp {
+                        from.set_port(from.port() + 1);
+                    } else {
+                        log.sent.push(SentRtp {
+                            at: now,
+                            to,
+                            data: data.clone(),
+                        });
+                    }
+                    self.net.send(now, from, to, data);
+                }
+                Output::Signal { call, action } => self.on_signal(now, call, action),
+                Output::Event { call, event } => {
+                    if matches!(event, CallEvent::Ended(_)) {
+                        self.stop_phone(call);
+                    }
+                    if let Some(log) = self.calls.get_mut(&call) {
+                        log.events.push((now, event));
+                    }
+                }
+                Output::Record { call, event } => {
+                    if let Some(log) = self.calls.get_mut(&call) {
+                        match event {
+                            RecordEvent::Start { .. } => log.recording_started = true,
+                            RecordEvent::Frame(f) => log.frames.push((now, f)),
+                            RecordEvent::Stop => log.recording_stopped = true,
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_signal(&mut self, now: Instant, call: CallId, action: SignalAction) {
+        let Some(log) = self.calls.get_mut(&call) else {
+            return;
+        };
+        let phone = log.phone;
+        log.signals.push((now, action.clone()));
+        match action {
+            SignalAction::Answer { sdp } => {
+                if let Some(p) = phone.and_then(|p| self.phones.get_mut(p.0)) {
+                    p.on_answer(now, &sdp);
+                }
+            }
+            SignalAction::Hangup | SignalAction::Reject { .. } => self.stop_phone(call),
+            _ => {}
+        }
+    }
+
+    /// When the next thing happens, if anything is scheduled.
+    pub fn next_time(&self) -> Option<Instant> {
+        let engine = self.engine_timeout.filter(|_| self.engine.calls() > 0);
+        let phones = self.phones.iter().filter_map(ScriptedPhone::next_send);
+        [engine, self.net.next_delivery()]
+            .into_iter()
+            .flatten()
+            .chain(phones)
+            .min()
+    }
+
+    /// Advances to the next scheduled time and does everything due then:
+    /// arrivals first, then phone sends, then the engine's tick. Returns
+    /// false when nothing is scheduled.
+    pub fn step(&mut self) -> bool {
+        let Some(t) = self.next_time() else {
+            return false;
+        };
+        self.clock.advance_to(t);
+        let now = self.now();
+        while let Some(d) = self.net.poll(now) {
+            self.deliver(d);
+        }
+        for p in &mut self.phones {
+            while let Some((from, to, data)) = p.poll_transmit(now) {
+                self.net.send(now, from, to, data);
+            }
+        }
+        if self.engine.calls() > 0 && self.engine_timeout.is_some_and(|t| t <= now) {
+            self.engine.handle_input(Input::Timeout(now));
+            self.drain();
+        }
+        true
+    }
+
+    /// Steps until `pred` holds (true) or `max` of virtual time has passed
+    /// (false; the clock is then at the deadline).
+    pub fn run_until(&mut self, mut pred: impl FnMut(&World) -> bool, max: Duration) -> bool {
+        let deadline = self.now() + max;
+        loop {
+            if pred(self) {
+                return true;
+            }
+            match self.next_time() {
+                Some(t) if t <= deadline => {
+                    self.step();
+                }
+                _ => {
+                    self.clock.advance_to(deadline);
+                    return pred(self);
+                }
+            }
+        }
+    }
+
+    /// Runs for `d` of virtual time.
+    pub fn run_for(&mut self, d: Duration) {
+        self.run_until(|_| false, d);
+    }
+
+    fn deliver(&mut self, d: Delivery) {
+        if let Some(&(call, rtcp)) = self.by_addr.get(&d.to) {
+            self.engine.handle_input(Input::Rtp {
+                now: d.at,
+                call,
+                rtcp,
+                from: d.from,
+                data: &d.data,
+            });
+            self.drain();
+            return;
+        }
+        for p in &mut self.phones {
+            if p.addr() == d.to {
+                p.on_datagram(d.at, d.from, &d.data);
+                return;
+            }
+            if SocketAddr::new(p.addr().ip(), p.addr().port().wrapping_add(1)) == d.to {
+                p.on_rtcp();
+                return;
+            }
+        }
+        self.undelivered.push(d);
+    }
+
+    /// Datagrams that reached no one (e.g. sent to a NATed phone's private
+    /// address).
+    pub fn undelivered(&self) -> &[Delivery] {
+        &self.undelivered
+    }
+
+    /// SIP actions the engine took on `call`, in order.
+    pub fn signals(&self, call: CallId) -> Vec<SignalAction> {
+        self.log(call, |l| l.signals.iter().map(|s| s.1.clone()).collect())
+    }
+
+    /// SIP actions with the time each was taken.
+    pub fn signals_timed(&self, call: CallId) -> Vec<(Instant, SignalAction)> {
+        self.log(call, |l| l.signals.clone())
+    }
+
+    /// Events the engine reported for `call`, in order.
+    pub fn events(&self, call: CallId) -> Vec<CallEvent> {
+        self.log(call, |l| l.events.iter().map(|e| e.1.clone()).collect())
+    }
+
+    /// Events with the time each was reported.
+    pub fn events_timed(&self, call: CallId) -> Vec<(Instant, CallEvent)> {
+        self.log(call, |l| l.events.clone())
+    }
+
+    /// Keys reported by [`CallEvent::Digit`], in order.
+    pub fn digits(&self, call: CallId) -> String {
+        self.log(call, |l| {
+            l.events
+                .iter()
+                .filter_map(|(_, e)| match e {
+                    CallEvent::Digit(d) => Some(*d),
+                    _ => None,
+                })
+                .collect()
+        })
+    }
+
+    /// True once the call was answered.
+    pub fn answered(&self, call: CallId) -> bool {
+        self.events(call).contains(&CallEvent::Answered)
+    }
+
+    /// Why the call ended, once it has.
+    pub fn ended(&self, call: CallId) -> Option<EndReason> {
+        self.events(call).iter().find_map(|e| match e {
+            CallEvent::Ended(r) => Some(*r),
+            _ => None,
+        })
+    }
+
+    /// The call's recording: interleaved stereo, caller left, agent right.
+    pub fn recording(&self, call: CallId) -> Vec<i16> {
+        self.recording_since(call, self.clock.epoch())
+    }
+
+    /// The recording's frames written at or after `t`.
+    pub fn recording_since(&self, call: CallId, t: Instant) -> Vec<i16> {
+        self.log(call, |l| {
+            l.frames
+                .iter()
+                .filter(|f| f.0 >= t)
+                .flat_map(|f| f.1.iter().copied())
+                .collect()
+        })
+    }
+
+    /// Whether the recording was started and stopped.
+    pub fn recording_bounds(&self, call: CallId) -> (bool, bool) {
+        self.log(call, |l| (l.recording_started, l.recording_stopped))
+    }
+
+    /// RTP datagrams the engine sent on `call`, as sent.
+    pub fn sent_rtp(&self, call: CallId) -> Vec<SentRtp> {
+        self.log(call, |l| l.sent.clone())
+    }
+
+    fn log<T: Default>(&self, call: CallId, f: impl FnOnce(&CallLog) -> T) -> T {
+        self.calls.get(&call).map(f).unwrap_or_default()
+    }
+}
