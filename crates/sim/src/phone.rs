@@ -282,7 +282,8 @@ impl ScriptedPhone {
                 p.marker &= style.marker;
                 self.events.push_back(Some((p, i == 0)));
             }
-            self.events.extend(std::iter::repeat_n(None, style.gap_frames));
+            self.events
+                .extend(std::iter::repeat_n(None, style.gap_frames));
         }
     }
 

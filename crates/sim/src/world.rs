@@ -77,7 +77,11 @@ pub struct World {
 impl World {
     /// A world with the [`crate::fixture`] engine config and prompts.
     pub fn new(net: NetConfig) -> Self {
-        Self::with_config(crate::fixture::engine_config(), crate::fixture::prompts(), net)
+        Self::with_config(
+            crate::fixture::engine_config(),
+            crate::fixture::prompts(),
+            net,
+        )
     }
 
     /// A world around an engine built from `config` and `prompts`.
