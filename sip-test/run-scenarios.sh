@@ -122,7 +122,19 @@ fi
 if want hangup_mid_prompt; then
   run_sipp hangup_mid_prompt hangup_mid_prompt.xml && wait_calls_active_zero hangup_mid_prompt_calls_active_0
 fi
-want dtmf         && run_sipp dtmf dtmf.xml
+if want dtmf; then
+  # the BYE alone does not prove the digits were heard (kefu also hangs up after its no-input
+  # timeout), so also check kefu counted 4 digits and how long the call took
+  d0=$(metric_value kefu_dtmf_digits_total)
+  t_dtmf=$SECONDS
+  if run_sipp dtmf dtmf.xml; then
+    d1=$(metric_value kefu_dtmf_digits_total)
+    if [ -z "$d1" ]; then fail dtmf_digits_counted "kefu_dtmf_digits_total missing from /metrics"
+    elif [ "$(python3 -c "print(int(float('$d1') - float('${d0:-0}')))")" = 4 ]; then
+      pass dtmf_digits_counted "4 digits (1 2 3 #); call took ~$((SECONDS - t_dtmf)) s"
+    else fail dtmf_digits_counted "kefu_dtmf_digits_total went ${d0:-0} -> $d1 (want +4 for 1 2 3 #)"; fi
+  fi
+fi
 want hold_resume  && run_sipp hold_resume hold_resume.xml
 want cancel       && run_sipp cancel cancel.xml
 if want basic_call_tcp; then

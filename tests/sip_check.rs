@@ -9,7 +9,10 @@ use std::path::PathBuf;
 use kefu::signalling::check::{check, CheckConfig, DropReason, Transport, Verdict};
 use kefu::signalling::reply::{build_response, response_destination};
 
-const CFG: CheckConfig = CheckConfig { supported: &[] };
+const CFG: CheckConfig = CheckConfig {
+    supported: &[],
+    methods: &[],
+};
 
 struct Case {
     file: String,

@@ -144,7 +144,7 @@ impl Metrics {
         line(
             "kefu_sip_invalid_replied_total",
             "counter",
-            "Malformed SIP requests answered with an error.",
+            "SIP requests answered by the wire check (malformed, unknown method).",
             self.sip_bad_replied.load(Relaxed),
         );
         line(

@@ -38,7 +38,8 @@
 //! 10. Require with option tags not in [`CheckConfig::supported`]: 420 with
 //!     Unsupported (RFC 3261 §8.2.2.3), except for ACK and CANCEL.
 //!
-//! It does not check what the stack or the handlers decide: methods (501),
+//! It does not check what the stack or the handlers decide (except the
+//! methods the server implements, given in [`CheckConfig`]: 501),
 //! body types (415), Accept (406), dialog state (481), authentication.
 
 use std::fmt;
@@ -67,6 +68,9 @@ pub enum Transport {
 pub struct CheckConfig {
     /// Option tags kefu implements; any other tag in Require gets a 420.
     pub supported: &'static [&'static str],
+    /// Methods the server implements, case-sensitive (RFC 3261 §7.1); any
+    /// other gets a 501 with an Allow header (§8.2.1). Empty: all pass.
+    pub methods: &'static [&'static str],
 }
 
 /// What to do with a received message.
@@ -144,6 +148,8 @@ pub enum Rejection {
     BodyShorterThanContentLength,
     /// Require lists option tags kefu lacks: 420 (RFC 3261 §8.2.2.3).
     BadExtension,
+    /// A method the server does not implement: 501 (RFC 3261 §8.2.1).
+    NotImplemented,
 }
 
 impl Rejection {
@@ -153,6 +159,7 @@ impl Rejection {
             Rejection::VersionNotSupported => 505,
             Rejection::UnsupportedUriScheme => 416,
             Rejection::BadExtension => 420,
+            Rejection::NotImplemented => 501,
             _ => 400,
         }
     }
@@ -178,6 +185,7 @@ impl Rejection {
                 "Bad Request (Content-Length larger than the body)"
             }
             Rejection::BadExtension => "Bad Extension",
+            Rejection::NotImplemented => "Not Implemented",
         }
     }
 
@@ -283,6 +291,14 @@ fn check_request<'a>(
     request_headers(head, method)?;
     request_uri(uri)?;
     let message = frame(datagram, head, content_length, transport)?;
+    if !cfg.methods.is_empty() && !cfg.methods.iter().any(|m| m.as_bytes() == method) {
+        if method == b"ACK" {
+            return Ok(message);
+        }
+        return Err(
+            Reply::new(Rejection::NotImplemented).with_header("Allow", cfg.methods.join(", "))
+        );
+    }
     if method != b"ACK" && method != b"CANCEL" {
         let unsupported = unsupported_tags(head, cfg)?;
         if !unsupported.is_empty() {

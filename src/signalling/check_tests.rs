@@ -1,7 +1,10 @@
 //! Unit tests of the wire check, one per rule.
 use super::*;
 
-const CFG: CheckConfig = CheckConfig { supported: &[] };
+const CFG: CheckConfig = CheckConfig {
+    supported: &[],
+    methods: &[],
+};
 
 /// A valid OPTIONS with `extra` header lines inserted and `replace` applied.
 fn options(replace: &[(&str, &str)], extra: &str) -> Vec<u8> {
@@ -313,6 +316,7 @@ fn require_gets_420_unless_supported_or_ack() {
     );
     let cfg = CheckConfig {
         supported: &["foo", "BAR"],
+        methods: &[],
     };
     assert_eq!(check(&m, Transport::Udp, &cfg), Verdict::Pass(&m[..]));
     let m = options(
@@ -379,4 +383,28 @@ fn reasons_name_the_problem() {
         "505 Version Not Supported"
     );
     assert_eq!(Rejection::UnsupportedUriScheme.status(), 416);
+}
+
+#[test]
+fn unimplemented_method_gets_501_with_allow() {
+    let cfg = CheckConfig {
+        supported: &[],
+        methods: &["INVITE", "ACK", "OPTIONS"],
+    };
+    let m = options(&[("OPTIONS", "FROB"), ("8 OPTIONS", "8 FROB")], "");
+    match check(&m, Transport::Udp, &cfg) {
+        Verdict::Reply(r) => {
+            assert_eq!(r.status, 501);
+            assert!(r
+                .headers
+                .iter()
+                .any(|(n, v)| *n == "Allow" && v.contains("INVITE")));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Methods are case-sensitive (RFC 3261 §7.1).
+    let m = options(&[("OPTIONS", "options"), ("8 OPTIONS", "8 options")], "");
+    assert!(matches!(check(&m, Transport::Udp, &cfg), Verdict::Reply(r) if r.status == 501));
+    let m = options(&[], "");
+    assert!(matches!(check(&m, Transport::Udp, &cfg), Verdict::Pass(_)));
 }

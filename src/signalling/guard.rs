@@ -27,7 +27,10 @@ impl GuardedUdp {
             sock,
             server,
             metrics,
-            cfg: CheckConfig::default(),
+            cfg: CheckConfig {
+                supported: &[],
+                methods: super::uas::METHODS,
+            },
         }
     }
 }

@@ -136,7 +136,11 @@ pub async fn start(
 /// message. Used by the `sip_parse` benchmark; the live path does the same
 /// work in [`guard`] and the stack's UDP reader.
 pub fn decode_datagram(datagram: &[u8]) -> bool {
-    match check::check(datagram, check::Transport::Udp, &check::CheckConfig::default()) {
+    match check::check(
+        datagram,
+        check::Transport::Udp,
+        &check::CheckConfig::default(),
+    ) {
         check::Verdict::Pass(bytes) => rsipstack::sip::SipMessage::try_from(bytes).is_ok(),
         _ => false,
     }

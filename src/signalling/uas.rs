@@ -32,6 +32,25 @@ use crate::runtime::recorder;
 /// Methods kefu answers (Allow header).
 pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS";
 
+/// Methods that reach the SIP stack; every other method is answered 501 by
+/// the wire check. Known methods kefu does not serve get 405 here.
+pub const METHODS: &[&str] = &[
+    "INVITE",
+    "ACK",
+    "CANCEL",
+    "BYE",
+    "OPTIONS",
+    "INFO",
+    "UPDATE",
+    "PRACK",
+    "REFER",
+    "NOTIFY",
+    "SUBSCRIBE",
+    "PUBLISH",
+    "MESSAGE",
+    "REGISTER",
+];
+
 struct CallEntry {
     dialog: rsipstack::dialog::invite_dialog::InviteDialog,
     reoffer: Option<TransactionHandle>,

@@ -130,3 +130,34 @@ fn reoffer_without_common_codec_is_rejected_and_changes_nothing() {
     assert!(w.phone(p).packets_received() - heard >= 49);
     assert!(w.ended(call).is_none());
 }
+
+#[test]
+#[ignore = "core bug: Call::reoffer keeps the pre-hold last_rx, so resuming after an \
+            inactive hold longer than media_timeout ends the call on the next tick"]
+fn resume_after_a_long_inactive_hold_waits_for_the_callers_media() {
+    let mut cfg = engine_config();
+    cfg.digits.first_digit_timeout = Duration::from_secs(60);
+    let timeout = cfg.call.media_timeout;
+    let mut w = World::with_config(cfg, kefu_sim::fixture::prompts(), NetConfig::default());
+    let p = w.add_phone(ScriptedPhone::new(SocketAddr::from((
+        [192, 0, 2, 51],
+        4000,
+    ))));
+    let call = w.dial(p);
+    assert!(w.run_until(|w| w.answered(call), Duration::from_secs(1)));
+    let sdp = w.phone_mut(p).offer_with(&[(0, "PCMU/8000")], "inactive");
+    w.reoffer(call, sdp);
+    w.phone_mut(p).stop();
+    w.run_for(timeout * 2);
+    assert!(w.ended(call).is_none());
+
+    let sdp = w.phone_mut(p).resume_offer();
+    w.reoffer(call, sdp);
+    // The caller starts talking again 100 ms after its re-INVITE was
+    // answered (its ACK, then its first packet).
+    w.run_for(Duration::from_millis(100));
+    let (now, kefu) = (w.now(), w.local_addr(call).expect("call"));
+    w.phone_mut(p).start(now, kefu);
+    w.run_for(Duration::from_secs(1));
+    assert_eq!(w.ended(call), None, "{:?}", w.events(call));
+}

@@ -80,3 +80,35 @@ fn without_symmetric_rtp_kefu_keeps_to_the_sdp_address() {
     assert!(sent.iter().all(|s| s.to == PRIVATE));
     assert_eq!(w.phone(p).packets_received(), 0);
 }
+
+#[test]
+#[ignore = "core bug: MediaSession::apply compares the SDP address with the latched \
+            one, so any re-offer from a NATed caller undoes latching"]
+fn a_reoffer_with_the_same_sdp_keeps_the_latched_address() {
+    let mut w = World::new(NetConfig {
+        latency: Duration::from_millis(30),
+        ..NetConfig::default()
+    });
+    let p = w.add_phone(ScriptedPhone::new(PRIVATE).behind_nat(PUBLIC));
+    let call = w.dial(p);
+    assert!(w.run_until(|w| w.answered(call), Duration::from_secs(1)));
+    // Ticks fall on answer + 20k ms and the caller's packets arrive at
+    // answer + 10 + 20k ms: re-offer between an arrival and a tick (a
+    // session refresh carrying the same SDP).
+    w.run_for(Duration::from_millis(515));
+    let t = w.now();
+    let sdp = w.phone_mut(p).offer();
+    w.reoffer(call, sdp);
+    w.run_for(Duration::from_millis(500));
+    let after: Vec<_> = w.sent_rtp(call).into_iter().filter(|s| s.at > t).collect();
+    assert!(after.len() >= 24);
+    let misrouted: Vec<_> = after
+        .iter()
+        .filter(|s| s.to != PUBLIC)
+        .map(|s| s.at - t)
+        .collect();
+    assert!(
+        misrouted.is_empty(),
+        "sent to {PRIVATE} at {misrouted:?} after the re-offer"
+    );
+}

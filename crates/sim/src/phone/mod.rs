@@ -8,6 +8,10 @@
 //! arrivals to [`ScriptedPhone::on_datagram`].
 //!
 //! Not here: SIP (the world turns the phone's offers into engine signals).
+//! The offers live in `sdp`, the receive side in `listen`.
+
+mod listen;
+mod sdp;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -17,9 +21,8 @@ use kefu_core::media::g711::{self, Law};
 use kefu_core::media::tone::{Tone, ToneGenerator};
 use kefu_core::media::Hz;
 use kefu_core::rtp::dtmf::{DtmfPayload, DtmfReceiver, DtmfSender};
-use kefu_core::rtp::packet::{self, RtpHeader, RtpPacket};
+use kefu_core::rtp::packet::{self, RtpHeader};
 use kefu_core::rtp::{SeqNo, Ssrc};
-use kefu_core::sdp::{MediaKind, SessionDescription};
 
 /// Samples per 20 ms frame at 8 kHz.
 pub const FRAME: usize = 160;
@@ -29,6 +32,8 @@ pub const PTIME: Duration = Duration::from_millis(20);
 pub const PT_PCMU: u8 = 0;
 /// Payload type the phone offers for telephone-event.
 pub const PT_EVENT: u8 = 101;
+
+pub use sdp::media_addr;
 
 /// What the phone says.
 #[derive(Debug, Clone)]
@@ -121,6 +126,7 @@ pub struct ScriptedPhone {
     digits: String,
     rtcp: u64,
     garbage: u64,
+    sent: Vec<(Instant, Vec<u8>)>,
 }
 
 impl ScriptedPhone {
@@ -152,6 +158,7 @@ impl ScriptedPhone {
             digits: String::new(),
             rtcp: 0,
             garbage: 0,
+            sent: Vec::new(),
         }
     }
 
@@ -197,45 +204,6 @@ impl ScriptedPhone {
     /// The phone's SSRC.
     pub fn ssrc(&self) -> u32 {
         self.ssrc
-    }
-
-    /// The initial offer: PCMU and telephone-event, sendrecv.
-    pub fn offer(&mut self) -> Vec<u8> {
-        self.offer_with(&[(PT_PCMU, "PCMU/8000")], "sendrecv")
-    }
-
-    /// A re-offer putting the call on hold (the phone only sends).
-    pub fn hold_offer(&mut self) -> Vec<u8> {
-        self.offer_with(&[(PT_PCMU, "PCMU/8000")], "sendonly")
-    }
-
-    /// A re-offer taking the call off hold.
-    pub fn resume_offer(&mut self) -> Vec<u8> {
-        self.offer_with(&[(PT_PCMU, "PCMU/8000")], "sendrecv")
-    }
-
-    /// An offer of `codecs` (payload type, rtpmap) plus telephone-event, with
-    /// the direction attribute `direction`. Each call bumps the `o=` version
-    /// (RFC 3264 §8).
-    pub fn offer_with(&mut self, codecs: &[(u8, &str)], direction: &str) -> Vec<u8> {
-        let ip = self.sdp_addr.ip();
-        let version = self.sdp_version;
-        self.sdp_version += 1;
-        let mut pts: Vec<String> = codecs.iter().map(|(pt, _)| pt.to_string()).collect();
-        pts.push(PT_EVENT.to_string());
-        let mut s = format!(
-            "v=0\r\no=sipp 4242 {version} IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\n\
-             m=audio {} RTP/AVP {}\r\n",
-            self.sdp_addr.port(),
-            pts.join(" ")
-        );
-        for (pt, map) in codecs {
-            s.push_str(&format!("a=rtpmap:{pt} {map}\r\n"));
-        }
-        s.push_str(&format!(
-            "a=rtpmap:{PT_EVENT} telephone-event/8000\r\na=fmtp:{PT_EVENT} 0-15\r\na={direction}\r\n"
-        ));
-        s.into_bytes()
     }
 
     /// Handles the engine's SDP answer: starts sending to the address in it
@@ -324,6 +292,7 @@ impl ScriptedPhone {
             self.sent_audio += 1;
         }
         self.seq = self.seq.wrapping_add(1);
+        self.sent.push((due, out.clone()));
         Some((self.addr, to, out))
     }
 
@@ -336,101 +305,4 @@ impl ScriptedPhone {
             ssrc: Ssrc(self.ssrc),
         }
     }
-
-    /// Handles a datagram arriving at the phone's RTP port.
-    pub fn on_datagram(&mut self, now: Instant, from: SocketAddr, data: &[u8]) {
-        let Ok(p) = RtpPacket::parse(data) else {
-            self.garbage += 1;
-            return;
-        };
-        let h = p.header;
-        self.rx.push(Heard {
-            at: now,
-            from,
-            marker: h.marker,
-            pt: h.payload_type,
-            seq: h.seq.0,
-            ts: h.timestamp,
-            ssrc: h.ssrc.0,
-        });
-        match h.payload_type {
-            PT_PCMU => g711::decode(Law::Mu, p.payload, &mut self.heard),
-            PT_EVENT => {
-                if let Ok(Some(d)) = self.dtmf_rx.on_packet(h.marker, h.timestamp, p.payload) {
-                    self.digits.push(d.digit);
-                }
-            }
-            _ => self.garbage += 1,
-        }
-    }
-
-    /// Counts a datagram arriving at the phone's RTCP port.
-    pub fn on_rtcp(&mut self) {
-        self.rtcp += 1;
-    }
-
-    /// Decoded audio received, in arrival order.
-    pub fn heard_samples(&self) -> &[i16] {
-        &self.heard
-    }
-
-    /// Every RTP packet received, in arrival order.
-    pub fn received(&self) -> &[Heard] {
-        &self.rx
-    }
-
-    /// RTP packets received.
-    pub fn packets_received(&self) -> usize {
-        self.rx.len()
-    }
-
-    /// Places in arrival order where the sequence number did not advance by
-    /// exactly one (loss, reordering or duplication upstream).
-    pub fn seq_gaps(&self) -> usize {
-        self.rx
-            .windows(2)
-            .filter(|w| w[1].seq != w[0].seq.wrapping_add(1))
-            .count()
-    }
-
-    /// Times between consecutive arrivals.
-    pub fn inter_arrival(&self) -> Vec<Duration> {
-        self.rx.windows(2).map(|w| w[1].at - w[0].at).collect()
-    }
-
-    /// Keys decoded from RFC 4733 events received.
-    pub fn digits_received(&self) -> &str {
-        &self.digits
-    }
-
-    /// RTCP datagrams received.
-    pub fn rtcp_received(&self) -> u64 {
-        self.rtcp
-    }
-
-    /// Datagrams that were not RTP the phone understands.
-    pub fn garbage_received(&self) -> u64 {
-        self.garbage
-    }
-
-    /// Audio packets sent.
-    pub fn audio_sent(&self) -> u64 {
-        self.sent_audio
-    }
-
-    /// Telephone-event packets sent.
-    pub fn events_sent(&self) -> u64 {
-        self.sent_events
-    }
-}
-
-/// The RTP address of the first audio stream in `sdp`.
-pub fn media_addr(sdp: &str) -> Option<SocketAddr> {
-    let sd = SessionDescription::parse(sdp).ok()?;
-    let m = sd
-        .media
-        .iter()
-        .find(|m| m.kind == MediaKind::Audio && m.port != 0)?;
-    let c = m.connection.as_ref().or(sd.connection.as_ref())?;
-    Some(SocketAddr::new(c.ip()?, m.port))
 }

@@ -8,18 +8,22 @@
 //! network from the call's RTP address, SIP actions and events into per-call
 //! logs, recording frames into per-call buffers) and routes arrivals to the
 //! engine or to the phone that owns the address. SIP itself is not
-//! simulated: signalling reaches the phone instantly.
+//! simulated: signalling reaches the phone instantly. What the world saw
+//! of each call is read back through the accessors in `log`.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use kefu_core::engine::{
-    CallEvent, CallId, Command, Config, EndReason, Engine, Input, Output, RecordEvent,
-    SignalAction, SignalEvent,
+    CallEvent, CallId, Command, Config, Engine, Input, Output, RecordEvent, SignalAction,
+    SignalEvent,
 };
 use kefu_core::playout::Prompts;
 use kefu_core::sdp::LocalMedia;
+
+mod log;
+mod run;
 
 use crate::clock::VirtualClock;
 use crate::net::{Delivery, NetConfig, SimNetwork};
@@ -317,172 +321,5 @@ impl World {
             SignalAction::Hangup | SignalAction::Reject { .. } => self.stop_phone(call),
             _ => {}
         }
-    }
-
-    /// When the next thing happens, if anything is scheduled.
-    pub fn next_time(&self) -> Option<Instant> {
-        let engine = self.engine_timeout.filter(|_| self.engine.calls() > 0);
-        let phones = self.phones.iter().filter_map(ScriptedPhone::next_send);
-        [engine, self.net.next_delivery()]
-            .into_iter()
-            .flatten()
-            .chain(phones)
-            .min()
-    }
-
-    /// Advances to the next scheduled time and does everything due then:
-    /// arrivals first, then phone sends, then the engine's tick. Returns
-    /// false when nothing is scheduled.
-    pub fn step(&mut self) -> bool {
-        let Some(t) = self.next_time() else {
-            return false;
-        };
-        self.clock.advance_to(t);
-        let now = self.now();
-        while let Some(d) = self.net.poll(now) {
-            self.deliver(d);
-        }
-        for p in &mut self.phones {
-            while let Some((from, to, data)) = p.poll_transmit(now) {
-                self.net.send(now, from, to, data);
-            }
-        }
-        if self.engine.calls() > 0 && self.engine_timeout.is_some_and(|t| t <= now) {
-            self.engine.handle_input(Input::Timeout(now));
-            self.drain();
-        }
-        true
-    }
-
-    /// Steps until `pred` holds (true) or `max` of virtual time has passed
-    /// (false; the clock is then at the deadline).
-    pub fn run_until(&mut self, mut pred: impl FnMut(&World) -> bool, max: Duration) -> bool {
-        let deadline = self.now() + max;
-        loop {
-            if pred(self) {
-                return true;
-            }
-            match self.next_time() {
-                Some(t) if t <= deadline => {
-                    self.step();
-                }
-                _ => {
-                    self.clock.advance_to(deadline);
-                    return pred(self);
-                }
-            }
-        }
-    }
-
-    /// Runs for `d` of virtual time.
-    pub fn run_for(&mut self, d: Duration) {
-        self.run_until(|_| false, d);
-    }
-
-    fn deliver(&mut self, d: Delivery) {
-        if let Some(&(call, rtcp)) = self.by_addr.get(&d.to) {
-            self.engine.handle_input(Input::Rtp {
-                now: d.at,
-                call,
-                rtcp,
-                from: d.from,
-                data: &d.data,
-            });
-            self.drain();
-            return;
-        }
-        for p in &mut self.phones {
-            if p.addr() == d.to {
-                p.on_datagram(d.at, d.from, &d.data);
-                return;
-            }
-            if SocketAddr::new(p.addr().ip(), p.addr().port().wrapping_add(1)) == d.to {
-                p.on_rtcp();
-                return;
-            }
-        }
-        self.undelivered.push(d);
-    }
-
-    /// Datagrams that reached no one (e.g. sent to a NATed phone's private
-    /// address).
-    pub fn undelivered(&self) -> &[Delivery] {
-        &self.undelivered
-    }
-
-    /// SIP actions the engine took on `call`, in order.
-    pub fn signals(&self, call: CallId) -> Vec<SignalAction> {
-        self.log(call, |l| l.signals.iter().map(|s| s.1.clone()).collect())
-    }
-
-    /// SIP actions with the time each was taken.
-    pub fn signals_timed(&self, call: CallId) -> Vec<(Instant, SignalAction)> {
-        self.log(call, |l| l.signals.clone())
-    }
-
-    /// Events the engine reported for `call`, in order.
-    pub fn events(&self, call: CallId) -> Vec<CallEvent> {
-        self.log(call, |l| l.events.iter().map(|e| e.1.clone()).collect())
-    }
-
-    /// Events with the time each was reported.
-    pub fn events_timed(&self, call: CallId) -> Vec<(Instant, CallEvent)> {
-        self.log(call, |l| l.events.clone())
-    }
-
-    /// Keys reported by [`CallEvent::Digit`], in order.
-    pub fn digits(&self, call: CallId) -> String {
-        self.log(call, |l| {
-            l.events
-                .iter()
-                .filter_map(|(_, e)| match e {
-                    CallEvent::Digit(d) => Some(*d),
-                    _ => None,
-                })
-                .collect()
-        })
-    }
-
-    /// True once the call was answered.
-    pub fn answered(&self, call: CallId) -> bool {
-        self.events(call).contains(&CallEvent::Answered)
-    }
-
-    /// Why the call ended, once it has.
-    pub fn ended(&self, call: CallId) -> Option<EndReason> {
-        self.events(call).iter().find_map(|e| match e {
-            CallEvent::Ended(r) => Some(*r),
-            _ => None,
-        })
-    }
-
-    /// The call's recording: interleaved stereo, caller left, agent right.
-    pub fn recording(&self, call: CallId) -> Vec<i16> {
-        self.recording_since(call, self.clock.epoch())
-    }
-
-    /// The recording's frames written at or after `t`.
-    pub fn recording_since(&self, call: CallId, t: Instant) -> Vec<i16> {
-        self.log(call, |l| {
-            l.frames
-                .iter()
-                .filter(|f| f.0 >= t)
-                .flat_map(|f| f.1.iter().copied())
-                .collect()
-        })
-    }
-
-    /// Whether the recording was started and stopped.
-    pub fn recording_bounds(&self, call: CallId) -> (bool, bool) {
-        self.log(call, |l| (l.recording_started, l.recording_stopped))
-    }
-
-    /// RTP datagrams the engine sent on `call`, as sent.
-    pub fn sent_rtp(&self, call: CallId) -> Vec<SentRtp> {
-        self.log(call, |l| l.sent.clone())
-    }
-
-    fn log<T: Default>(&self, call: CallId, f: impl FnOnce(&CallLog) -> T) -> T {
-        self.calls.get(&call).map(f).unwrap_or_default()
     }
 }
