@@ -139,13 +139,23 @@ for _ in range(50):
         print(p); break
 EOF
 }
-# free_port_range N: first port P of a block P..P+N-1 whose UDP ports are all free right now
+# free_port_range N: first port P of a block P..P+N-1 whose UDP ports are all free right now,
+# outside the ephemeral port range (so it cannot collide with free_port's picks)
 free_port_range() {
   python3 - "$1" <<'EOF'
 import socket, sys, random
 n = int(sys.argv[1])
+# stay out of the kernel's ephemeral range, where free_port (port 0) picks SIP/HTTP/SIPp ports
+try:
+    lo, hi = map(int, open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
+except OSError:
+    lo, hi = 32768, 60999
+spans = [(s, e) for s, e in ((10000, lo - 1), (hi + 1, 65535)) if e - s >= n + 2]
+if not spans:
+    spans = [(1024, 65535)]
 for _ in range(200):
-    base = random.randrange(20000, 60000 - n) & ~1
+    s, e = random.choice(spans)
+    base = random.randrange(s, e - n) & ~1
     socks = []
     try:
         for p in range(base, base + n):

@@ -142,8 +142,6 @@ fn same_key_twice_is_two_presses() {
 }
 
 #[test]
-#[ignore = "core bug: DtmfReceiver treats an older timestamp with the marker set as a new \
-            event, so a delayed copy of a key's first packet repeats that key and the next"]
 fn a_late_copy_of_a_keys_first_packet_repeats_nothing() {
     let mut w = World::new(NetConfig::default());
     let addr = SocketAddr::from(([192, 0, 2, 21], 4000));

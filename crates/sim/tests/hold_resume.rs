@@ -132,8 +132,6 @@ fn reoffer_without_common_codec_is_rejected_and_changes_nothing() {
 }
 
 #[test]
-#[ignore = "core bug: Call::reoffer keeps the pre-hold last_rx, so resuming after an \
-            inactive hold longer than media_timeout ends the call on the next tick"]
 fn resume_after_a_long_inactive_hold_waits_for_the_callers_media() {
     let mut cfg = engine_config();
     cfg.digits.first_digit_timeout = Duration::from_secs(60);

@@ -82,8 +82,6 @@ fn without_symmetric_rtp_kefu_keeps_to_the_sdp_address() {
 }
 
 #[test]
-#[ignore = "core bug: MediaSession::apply compares the SDP address with the latched \
-            one, so any re-offer from a NATed caller undoes latching"]
 fn a_reoffer_with_the_same_sdp_keeps_the_latched_address() {
     let mut w = World::new(NetConfig {
         latency: Duration::from_millis(30),

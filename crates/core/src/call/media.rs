@@ -14,7 +14,8 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use crate::media::g711::{self, Law};
+use crate::media::codec::AudioCodec;
+use crate::media::g711::Law;
 use crate::media::Hz;
 use crate::rtp::dtmf::{DtmfPayload, DtmfReceiver, DtmfSender};
 use crate::rtp::jitter::{JitterBuffer, JitterConfig, Playout as JitterOut, PushOutcome};
@@ -39,7 +40,8 @@ pub enum Dropped {
     Short,
     /// RTP version is not 2.
     Version,
-    /// Padding, CSRC list or header extension run past the packet.
+    /// Padding, CSRC list or header extension run past the packet, or the
+    /// payload is not a valid packet of the negotiated codec.
     Malformed,
     /// A payload type that was not negotiated.
     PayloadType,
@@ -109,10 +111,11 @@ pub enum Received {
 
 /// The RTP session of one call.
 pub struct MediaSession {
-    law: Law,
+    codec: AudioCodec,
     audio_pt: u8,
     event_pt: Option<u8>,
     remote_rtp: Option<SocketAddr>,
+    sdp_rtp: Option<SocketAddr>,
     remote_rtcp: Option<SocketAddr>,
     latched: bool,
     symmetric: bool,
@@ -160,10 +163,11 @@ impl MediaSession {
         now: Instant,
     ) -> Self {
         let mut s = MediaSession {
-            law: Law::Mu,
+            codec: AudioCodec::G711(Law::Mu),
             audio_pt: 0,
             event_pt: None,
             remote_rtp: None,
+            sdp_rtp: None,
             remote_rtcp: None,
             latched: false,
             symmetric,
@@ -200,13 +204,13 @@ impl MediaSession {
     /// Applies a (re-)negotiation: codec, payload types, remote address and
     /// direction. A changed remote address undoes symmetric latching.
     pub fn apply(&mut self, neg: &Negotiated) {
-        self.law = match neg.codec {
-            Codec::Pcma => Law::A,
-            _ => Law::Mu,
-        };
+        if neg.codec != self.codec.codec() {
+            self.set_codec(neg.codec);
+        }
         self.audio_pt = neg.payload_type;
         self.event_pt = neg.telephone_event_pt;
-        if neg.remote_rtp != self.remote_rtp || !self.latched {
+        if neg.remote_rtp != self.sdp_rtp || !self.latched {
+            self.sdp_rtp = neg.remote_rtp;
             self.remote_rtp = neg.remote_rtp;
             self.remote_rtcp = neg.remote_rtcp;
             self.latched = false;
@@ -219,6 +223,24 @@ impl MediaSession {
             neg.local_direction,
             Direction::SendRecv | Direction::RecvOnly
         );
+    }
+
+    /// Switches to `codec`, re-clocking the jitter buffer and the reception
+    /// statistics when its RTP clock rate differs. A codec this build cannot
+    /// run (Opus without the `opus` feature) falls back to PCMU; it is only
+    /// negotiated if `LocalCaps::opus` was forced on in such a build.
+    fn set_codec(&mut self, codec: Codec) {
+        let next = AudioCodec::new(codec).unwrap_or(AudioCodec::G711(Law::Mu));
+        let cfg = self.jitter.config();
+        if next.clock_rate() != cfg.clock_rate.0 || next.frame_samples() != cfg.frame_samples {
+            self.jitter = JitterBuffer::new(JitterConfig {
+                clock_rate: Hz(next.clock_rate()),
+                frame_samples: next.frame_samples(),
+                ..cfg
+            });
+            self.reception = None;
+        }
+        self.codec = next;
     }
 
     /// Where RTP goes now (after latching), if anywhere.
@@ -249,13 +271,18 @@ impl MediaSession {
             return Received::Dropped(d);
         }
         self.latch(from);
-        let ts_units =
-            arrival.saturating_duration_since(self.started).as_micros() as u64 * 8 / 1000;
+        // Arrival time in RTP clock units, for the jitter estimate (RFC 3550 §6.4.1).
+        let ts_units = arrival.saturating_duration_since(self.started).as_micros()
+            * u128::from(self.codec.clock_rate())
+            / 1_000_000;
         let ssrc = pkt.header.ssrc;
         let reception = self
             .reception
             .get_or_insert_with(|| ReceptionStats::new(ssrc));
         reception.on_packet(pkt.header.seq, pkt.header.timestamp, ts_units as u32);
+        if !is_event && self.codec.check(pkt.payload).is_err() {
+            return Received::Dropped(Dropped::Malformed);
+        }
         if is_event {
             return match self.dtmf_rx.on_packet(
                 pkt.header.marker,
@@ -300,6 +327,7 @@ impl MediaSession {
                     self.rx_ssrc = Some(ssrc);
                     self.candidate = None;
                     self.jitter.reset();
+                    self.dtmf_rx.reset();
                     self.reception = None;
                     None
                 } else {
@@ -337,7 +365,7 @@ impl MediaSession {
 
     /// Queues RFC 4733 events for `digits`, sent instead of audio frames.
     pub fn send_digits(&mut self, digits: &str, duration_ms: u32) -> usize {
-        let sender = DtmfSender::new(Hz(8000));
+        let sender = DtmfSender::new(Hz(self.codec.clock_rate()));
         let mut queued = 0;
         for d in digits.chars() {
             if let Ok(pkts) = sender.packets(d, duration_ms, 10) {
@@ -351,18 +379,27 @@ impl MediaSession {
     }
 
     /// One tick of the 20 ms clock: the caller's decoded frame goes into
-    /// `caller` (silence where nothing arrived), and the agent's `agent`
+    /// `caller` (the codec's concealment for a lost packet, silence while
+    /// nothing plays), and the agent's `agent`
     /// frame is encoded into the returned datagram, if the session sends.
     pub fn tick(&mut self, agent: &[i16], caller: &mut [i16]) -> Option<(SocketAddr, Vec<u8>)> {
         self.pcm.clear();
-        if let JitterOut::Frame(payload) = self.jitter.pop() {
-            g711::decode(self.law, payload, &mut self.pcm);
+        match self.jitter.pop() {
+            JitterOut::Frame(payload) => {
+                // `on_rtp` already dropped payloads that fail `check`.
+                if self.codec.decode(payload, &mut self.pcm).is_err() {
+                    self.pcm.clear();
+                    self.codec.conceal(&mut self.pcm);
+                }
+            }
+            JitterOut::Lost => self.codec.conceal(&mut self.pcm),
+            JitterOut::Buffering => {}
         }
         let n = self.pcm.len().min(caller.len());
         caller[..n].copy_from_slice(&self.pcm[..n]);
         caller[n..].fill(0);
         let ts = self.tx_ts;
-        self.tx_ts = self.tx_ts.wrapping_add(FRAME as u32);
+        self.tx_ts = self.tx_ts.wrapping_add(self.codec.frame_samples());
         if !self.sending {
             return None;
         }
@@ -383,7 +420,8 @@ impl MediaSession {
             packet::write(&header, &ev.payload, &mut out);
         } else {
             self.scratch.clear();
-            g711::encode(self.law, agent, &mut self.scratch);
+            // Only a frame length Opus cannot packetise fails; send nothing.
+            self.codec.encode(agent, &mut self.scratch).ok()?;
             let header = RtpHeader {
                 marker: self.tx_packets == 0,
                 payload_type: self.audio_pt,

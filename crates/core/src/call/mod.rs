@@ -271,7 +271,11 @@ impl Call {
         }
         let expecting = self.neg.remote_direction != crate::sdp::Direction::Inactive
             && self.neg.remote_direction != crate::sdp::Direction::RecvOnly;
-        if expecting && now.saturating_duration_since(self.last_rx) > self.settings.media_timeout {
+        if !expecting {
+            // Silence is expected (inactive hold): the timeout runs from
+            // when media is expected again, not from the last packet.
+            self.last_rx = now;
+        } else if now.saturating_duration_since(self.last_rx) > self.settings.media_timeout {
             self.hangup_now(EndReason::MediaTimeout, out);
         }
     }

@@ -1,7 +1,10 @@
 //! Sample-level media: G.711 companding, sample-rate conversion, tones.
 //! Works on 16-bit linear PCM, mono. Knows nothing of RTP or calls.
 
+pub mod codec;
 pub mod g711;
+#[cfg(feature = "opus")]
+pub mod opus;
 pub mod resample;
 pub mod tone;
 

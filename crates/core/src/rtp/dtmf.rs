@@ -85,6 +85,8 @@ const FAR_BACK: i32 = 1 << 20;
 pub struct DtmfReceiver {
     /// Timestamp and event code of the current (last reported) event.
     last: Option<(u32, u8)>,
+    /// Start timestamps of the events reported before `last`, newest last.
+    earlier: Vec<u32>,
 }
 
 impl DtmfReceiver {
@@ -96,6 +98,7 @@ impl DtmfReceiver {
     /// Forgets the current event (e.g. when the SSRC changes).
     pub fn reset(&mut self) {
         self.last = None;
+        self.earlier.clear();
     }
 
     /// Handles one telephone-event packet; returns the digit if it starts a
@@ -115,6 +118,10 @@ impl DtmfReceiver {
         let Some(digit) = digit_for_event(event) else {
             return Ok(None);
         };
+        if self.earlier.contains(&timestamp) {
+            // A straggler or late copy of an event already reported.
+            return Ok(None);
+        }
         let is_new = match self.last {
             None => true,
             Some((ts, ev)) => {
@@ -125,6 +132,12 @@ impl DtmfReceiver {
         };
         if !is_new {
             return Ok(None);
+        }
+        if let Some((ts, _)) = self.last.filter(|(ts, _)| *ts != timestamp) {
+            if self.earlier.len() == 8 {
+                self.earlier.remove(0);
+            }
+            self.earlier.push(ts);
         }
         self.last = Some((timestamp, event));
         Ok(Some(DtmfDigit {
