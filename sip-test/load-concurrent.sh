@@ -10,7 +10,9 @@
 # CPU time, and kefu's own RTP counters from /metrics (every line starting kefu_), as a Markdown
 # block for BENCHMARKS.md. SIPp's rtpstream does not count received RTP; kefu's
 # kefu_rtp_packets_received_total and kefu_rtp_dropped_total{reason} are the receive figures.
-# Env: CALLS (1000) HOLD (30) RAMP (50) KEFU_RTP_COUNT (2*CALLS+200).
+# kefu runs sip-test/dialplans/long-hold.toml (the default dialplan with a 1-hour first-key
+# timeout) so that it does not hang up on the silent callers; KEFU_DIALPLAN overrides.
+# Env: CALLS (1000) HOLD (30) RAMP (50) KEFU_RTP_COUNT (2*CALLS+200) KEFU_DIALPLAN.
 set -u
 . "$(dirname "$0")/lib.sh"
 ensure_pkg sipp sip-tester
@@ -19,6 +21,7 @@ RAMP_S=$(( (CALLS + RAMP - 1) / RAMP ))
 PER_CALL_MS=$(( (RAMP_S + HOLD) * 1000 ))
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 export KEFU_RTP_COUNT="${KEFU_RTP_COUNT:-$((CALLS * 2 + 200))}"
+export KEFU_DIALPLAN="${KEFU_DIALPLAN:-$SIPTEST_DIR/dialplans/long-hold.toml}"
 
 WORK="$(mktemp -d /tmp/kefu-conc.XXXXXX)"
 trap '[ -n "${SIPP_PID:-}" ] && kill "$SIPP_PID" 2>/dev/null; stop_kefu; echo "logs: $WORK (SIPp) $KEFU_DATA (kefu)"' EXIT
@@ -86,10 +89,15 @@ def parse(s):
         except ValueError: pass
     return d
 b, a = parse(sys.argv[1]), parse(sys.argv[2])
+f = lambda x: f"{x:.0f}" if x == int(x) else f"{x:g}"
 for k in a:
-    print(f"    {k} {a[k]:g}" + (f"   (+{a[k]-b[k]:g} during the run)" if k in b and "quantile" not in k and a[k] != b[k] else ""))
+    print(f"    {k} {f(a[k])}" + (f"   (+{f(a[k]-b[k])} during the run)" if k in b and "quantile" not in k and a[k] != b[k] else ""))
 PY
 }
+if [ "$rc" -ne 0 ]; then
+  echo; echo "SIPp errors (first 5 of $(grep -o 'Aborting\|Failed\|timed out' "$WORK"/*_errors.log 2>/dev/null | wc -l)):"
+  grep -ho '[0-9:.]*: [A-Z][^:]*: [^ ]*' "$WORK"/*_errors.log 2>/dev/null | head -n 5 | sed 's/^/    /'
+fi
 echo
 echo "kefu metrics on the plateau (kefu_ lines):"
 echo "$m_plateau" | sed 's/^/    /' | head -n 80

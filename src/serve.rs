@@ -65,8 +65,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let (up_tx, up_rx) = tokio::sync::mpsc::unbounded_channel();
     let handle = media::spawn(engines, pool, up_tx, recorder, metrics.clone())?;
     let cancel = CancellationToken::new();
-    let sip =
+    let signalling =
         crate::signalling::start(&settings, handle, up_rx, metrics.clone(), cancel.clone()).await?;
+    let sip = signalling.addr;
     let http = tokio::net::TcpListener::bind(settings.http_listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen for HTTP on {}: {e}", settings.http_listen))?;
@@ -80,8 +81,12 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     tracing::info!("kefu ready sip={sip} http={http_addr}");
     shutdown_signal().await;
     tracing::info!("shutting down");
+    signalling.drain(Duration::from_secs(5)).await;
     cancel.cancel();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Recordings are finalized as their calls end; give the recorder a
+    // moment for the last ones.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    tracing::info!("stopped");
     Ok(())
 }
 

@@ -24,7 +24,13 @@ impl Drop for Kefu {
 fn start(extra: &[&str]) -> Kefu {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut child = Command::new(env!("CARGO_BIN_EXE_kefu"))
-        .args(["serve", "--sip-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--sip-listen",
+            "127.0.0.1:0",
+            "--http-listen",
+            "127.0.0.1:0",
+        ])
         .args(["--rtp-ports", "42000-42100", "--data-dir"])
         .arg(dir.path())
         .args(extra)
@@ -43,7 +49,9 @@ fn start(extra: &[&str]) -> Kefu {
             }
         }
     });
-    let ready = rx.recv_timeout(Duration::from_secs(30)).expect("ready line");
+    let ready = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("ready line");
     let field = |k: &str| -> SocketAddr {
         let v = ready
             .split_whitespace()
@@ -91,7 +99,11 @@ fn options(port: u16, call_id: &str, extra: &str) -> String {
 
 fn http_get(addr: SocketAddr, path: &str) -> String {
     let mut s = TcpStream::connect(addr).expect("connect");
-    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").expect("write");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
     let mut body = String::new();
     s.read_to_string(&mut body).expect("read");
     body
@@ -120,12 +132,16 @@ fn answers_options_rejects_garbage_and_stays_up() {
     // BYE for a dialog that does not exist: 481.
     let bye = options(port, "opt-4", "CSeq: 4 BYE\r\n")
         .replacen("OPTIONS", "BYE", 1)
-        .replace("To: <sip:kefu@127.0.0.1>", "To: <sip:kefu@127.0.0.1>;tag=nope");
+        .replace(
+            "To: <sip:kefu@127.0.0.1>",
+            "To: <sip:kefu@127.0.0.1>;tag=nope",
+        );
     let r = request(&sock, k.sip, &bye);
     assert!(r.starts_with("SIP/2.0 481"), "{r}");
 
     // Pure junk is dropped; the server still answers afterwards.
-    sock.send_to(b"\x00\x01garbage\r\n\r\n", k.sip).expect("send");
+    sock.send_to(b"\x00\x01garbage\r\n\r\n", k.sip)
+        .expect("send");
     let ok = request(&sock, k.sip, &options(port, "opt-5", "CSeq: 5 OPTIONS\r\n"));
     assert!(ok.starts_with("SIP/2.0 200"), "{ok}");
 
@@ -133,7 +149,10 @@ fn answers_options_rejects_garbage_and_stays_up() {
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
     let metrics = http_get(k.http, "/metrics");
     // The 400 and the 501 were answered by the wire check.
-    assert!(metrics.contains("kefu_sip_invalid_replied_total 2"), "{metrics}");
+    assert!(
+        metrics.contains("kefu_sip_invalid_replied_total 2"),
+        "{metrics}"
+    );
     assert!(metrics.contains("kefu_calls_active 0"), "{metrics}");
 }
 
@@ -145,15 +164,21 @@ fn bad_flag_is_a_clear_error() {
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--rtp-ports") && err.contains("9000-100"), "{err}");
+    assert!(
+        err.contains("--rtp-ports") && err.contains("9000-100"),
+        "{err}"
+    );
 }
 
 #[test]
 fn bad_config_file_names_file_line_and_key() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("kefu.toml");
-    std::fs::write(&path, "[sip]\nlisten = \"127.0.0.1:5060\"\n\n[http]\nlisten = \"nowhere\"\n")
-        .expect("write");
+    std::fs::write(
+        &path,
+        "[sip]\nlisten = \"127.0.0.1:5060\"\n\n[http]\nlisten = \"nowhere\"\n",
+    )
+    .expect("write");
     let out = Command::new(env!("CARGO_BIN_EXE_kefu"))
         .args(["serve", "--config"])
         .arg(&path)

@@ -41,15 +41,38 @@ pub enum SignallingError {
     },
 }
 
-/// Binds the SIP transports and starts the server tasks; returns the bound
-/// UDP (or TCP) address.
+/// Running signalling.
+pub struct Signalling {
+    /// The bound SIP address (UDP, and TCP on the same port).
+    pub addr: SocketAddr,
+    uas: Arc<uas::Uas>,
+}
+
+impl Signalling {
+    /// Ends every call (BYE) and refuses new ones with 503; waits up to
+    /// `grace` for the calls to end.
+    pub async fn drain(&self, grace: std::time::Duration) {
+        let n = self.uas.hangup_all();
+        if n > 0 {
+            tracing::info!(calls = n, "hanging up calls");
+        }
+        let deadline = tokio::time::Instant::now() + grace;
+        while self.uas.calls() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        // Let the last BYEs leave.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// Binds the SIP transports and starts the server tasks.
 pub async fn start(
     settings: &Settings,
     media: MediaHandle,
     from_media: UnboundedReceiver<FromMedia>,
     metrics: Arc<Metrics>,
     cancel: CancellationToken,
-) -> Result<SocketAddr, SignallingError> {
+) -> Result<Signalling, SignallingError> {
     let transport = TransportLayer::new(cancel.child_token());
     let mut bound = settings.sip_listen;
     if settings.sip_udp {
@@ -122,13 +145,14 @@ pub async fn start(
     tokio::spawn(async move { endpoint.serve().await });
     tokio::spawn(uas.clone().run_states(state_rx));
     tokio::spawn(uas.clone().run_actions(from_media));
+    let server = uas.clone();
     tokio::spawn(async move {
         let mut incoming = incoming;
         while let Some(tx) = incoming.recv().await {
-            tokio::spawn(uas.clone().on_transaction(tx));
+            tokio::spawn(server.clone().on_transaction(tx));
         }
     });
-    Ok(bound)
+    Ok(Signalling { addr: bound, uas })
 }
 
 /// What a received UDP datagram costs before the transaction layer: kefu's

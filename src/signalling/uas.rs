@@ -65,6 +65,7 @@ pub struct Uas {
     calls: Mutex<HashMap<CallId, CallEntry>>,
     by_dialog: Mutex<HashMap<String, CallId>>,
     next_id: AtomicU64,
+    closing: std::sync::atomic::AtomicBool,
     max_calls: usize,
     retry_after: u32,
     advertised: Option<IpAddr>,
@@ -94,6 +95,7 @@ impl Uas {
             calls: Mutex::new(HashMap::new()),
             by_dialog: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
+            closing: std::sync::atomic::AtomicBool::new(false),
             max_calls,
             retry_after,
             advertised,
@@ -276,7 +278,7 @@ impl Uas {
     /// Checks that come before any resource is taken.
     fn admission(&self, tx: &Transaction) -> Option<(StatusCode, Vec<Header>)> {
         let req = &tx.original;
-        if self.active() >= self.max_calls {
+        if self.closing.load(Relaxed) || self.active() >= self.max_calls {
             return Some((StatusCode::ServiceUnavailable, self.retry_after()));
         }
         let accept_sdp = vec![Header::Other("Accept".into(), "application/sdp".into())];
@@ -440,6 +442,32 @@ impl Uas {
         if let Err(e) = res {
             tracing::debug!(call = %call, error = %e, "SIP action failed");
         }
+    }
+
+    /// Asks every call to end (kefu sends BYE, or 480 to calls still
+    /// ringing) and stops admitting new ones; returns how many were asked.
+    pub fn hangup_all(&self) -> usize {
+        self.closing.store(true, Relaxed);
+        let calls: Vec<CallId> = self
+            .calls
+            .lock()
+            .map(|m| m.keys().copied().collect())
+            .unwrap_or_default();
+        for call in &calls {
+            self.media.send(
+                *call,
+                ToMedia::Command {
+                    call: *call,
+                    command: kefu_core::engine::Command::Hangup,
+                },
+            );
+        }
+        calls.len()
+    }
+
+    /// Calls still known to signalling.
+    pub fn calls(&self) -> usize {
+        self.active()
     }
 
     fn take_reoffer(&self, call: CallId) -> Option<TransactionHandle> {

@@ -481,10 +481,16 @@ impl Engine {
                 call.send_digits(&d);
             }
             Command::Hangup => {
-                self.out.push_back(Output::Signal {
-                    call: id,
-                    action: SignalAction::Hangup,
-                });
+                // A call not yet answered is declined (480), not sent BYE.
+                let action = if matches!(call.phase(), crate::call::Phase::Ringing { .. }) {
+                    SignalAction::Reject {
+                        status: 480,
+                        reason: "Temporarily Unavailable".into(),
+                    }
+                } else {
+                    SignalAction::Hangup
+                };
+                self.out.push_back(Output::Signal { call: id, action });
                 call.end(EndReason::Hangup, &mut self.out);
                 self.reap();
             }
