@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages kefu's end-to-end tests use, only when missing:
-# SIPp (sip-tester), baresip, sox, espeak-ng, iproute2 (ip), curl.
+# SIPp (sip-tester), baresip, sox, espeak-ng, iproute2 (ip), curl; and what
+# `--features opus` links against: libopus through pkg-config (libopus-dev).
 set -euo pipefail
 need=()
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -11,6 +12,7 @@ have espeak-ng || need+=(espeak-ng)
 have ip || need+=(iproute2)
 have curl || need+=(curl)
 have unshare || need+=(util-linux)
+pkg-config --exists opus 2>/dev/null || need+=(libopus-dev pkg-config)
 if [ ${#need[@]} -eq 0 ]; then
   echo "deps: all present"
   exit 0

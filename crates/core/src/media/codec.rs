@@ -3,7 +3,7 @@
 //! [`FRAME_8K`] samples) into RTP payloads and back, whatever was negotiated.
 //!
 //! Owns the choice between G.711 (always built; RFC 3551 §4.5.14) and Opus
-//! (RFC 7587, only with the `opus` cargo feature; see [`super::opus`]), the
+//! (RFC 7587, only with the `opus` cargo feature; see `media::opus`), the
 //! RTP clock rate and timestamp step each one implies, and packet-loss
 //! concealment: silence for G.711, the decoder's own concealment for Opus.
 //!
