@@ -63,7 +63,12 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         })
         .collect();
     let (up_tx, up_rx) = tokio::sync::mpsc::unbounded_channel();
-    let handle = media::spawn(engines, pool, up_tx, recorder, metrics.clone())?;
+    let scheduling = if settings.realtime_media {
+        media::Scheduling::Realtime
+    } else {
+        media::Scheduling::Normal
+    };
+    let handle = media::spawn(scheduling, engines, pool, up_tx, recorder, metrics.clone())?;
     let cancel = CancellationToken::new();
     let signalling =
         crate::signalling::start(&settings, handle, up_rx, metrics.clone(), cancel.clone()).await?;

@@ -84,6 +84,7 @@ struct Rtp {
     symmetric: Option<bool>,
     media_timeout_secs: Option<Spanned<i64>>,
     workers: Option<Spanned<i64>>,
+    realtime: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -307,6 +308,7 @@ pub(super) fn validate(
         symmetric_rtp: raw.rtp.symmetric.unwrap_or(true),
         media_timeout,
         media_workers,
+        realtime_media: raw.rtp.realtime.unwrap_or(true),
         data_dir,
         record: raw.storage.record.unwrap_or(true),
         recordings_dir,

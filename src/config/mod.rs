@@ -60,6 +60,8 @@ pub struct Settings {
     pub media_timeout: Duration,
     /// Media worker threads (each owns a share of the calls).
     pub media_workers: usize,
+    /// Run media threads with real-time priority when permitted.
+    pub realtime_media: bool,
     /// Where kefu keeps its data.
     pub data_dir: PathBuf,
     /// Record calls.

@@ -94,8 +94,44 @@ impl MediaHandle {
     }
 }
 
+/// Scheduling of the media threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheduling {
+    /// Ordinary time-sharing.
+    Normal,
+    /// Low real-time round-robin priority when the system allows it
+    /// (root or CAP_SYS_NICE), so a busy machine does not delay the 20 ms
+    /// clock; falls back to ordinary scheduling otherwise.
+    Realtime,
+}
+
+/// Applies `scheduling` to the calling thread; returns what took effect.
+fn apply(scheduling: Scheduling) -> &'static str {
+    use thread_priority::unix::{
+        set_thread_priority_and_policy, thread_native_id, RealtimeThreadSchedulePolicy,
+        ThreadSchedulePolicy,
+    };
+    use thread_priority::ThreadPriority;
+    if scheduling == Scheduling::Normal {
+        return "normal";
+    }
+    let Ok(prio) = 10u8.try_into() else {
+        return "normal";
+    };
+    let policy = ThreadSchedulePolicy::Realtime(RealtimeThreadSchedulePolicy::RoundRobin);
+    match set_thread_priority_and_policy(
+        thread_native_id(),
+        ThreadPriority::Crossplatform(prio),
+        policy,
+    ) {
+        Ok(()) => "realtime",
+        Err(_) => "normal (real-time scheduling not permitted)",
+    }
+}
+
 /// Starts `engines.len()` workers.
 pub fn spawn(
+    scheduling: Scheduling,
     engines: Vec<Engine>,
     pool: Arc<PortPool>,
     up: UnboundedSender<FromMedia>,
@@ -113,12 +149,17 @@ pub fn spawn(
             pool: pool.clone(),
             up: up.clone(),
             recorder: recorder.clone(),
+            records: Vec::new(),
             metrics: metrics.clone(),
             ticks: 0,
         };
         std::thread::Builder::new()
             .name(format!("kefu-media-{idx}"))
-            .spawn(move || w.run(rx))?;
+            .spawn(move || {
+                let applied = apply(scheduling);
+                tracing::debug!(worker = idx, scheduling = applied, "media worker started");
+                w.run(rx)
+            })?;
         workers.push(tx);
     }
     Ok(MediaHandle { workers, pool })
@@ -132,6 +173,7 @@ struct Worker {
     pool: Arc<PortPool>,
     up: UnboundedSender<FromMedia>,
     recorder: Option<Sender<Job>>,
+    records: Vec<(CallId, kefu_core::engine::RecordEvent)>,
     metrics: Arc<Metrics>,
     ticks: u64,
 }
@@ -153,8 +195,12 @@ impl Worker {
             }
             let now = Instant::now();
             if now >= deadline {
-                self.poll_sockets(now);
+                // Send first, so that every call's packet leaves at the same
+                // offset from the tick whatever arrived; then read what came
+                // in, for the next tick (the jitter buffer absorbs the wait).
                 self.engine.handle_input(Input::Timeout(now));
+                self.drain();
+                self.poll_sockets(now);
                 self.ticks += 1;
                 if self.ticks % 25 == 0 {
                     self.publish();
@@ -234,7 +280,12 @@ impl Worker {
     fn drain(&mut self) -> Instant {
         loop {
             match self.engine.poll_output() {
-                Output::Timeout(t) => return t,
+                Output::Timeout(t) => {
+                    if let (Some(r), false) = (&self.recorder, self.records.is_empty()) {
+                        let _ = r.send(Job::Batch(std::mem::take(&mut self.records)));
+                    }
+                    return t;
+                }
                 Output::Transmit {
                     call,
                     rtcp,
@@ -245,8 +296,8 @@ impl Worker {
                     let _ = self.up.send(FromMedia::Action { call, action });
                 }
                 Output::Record { call, event } => {
-                    if let Some(r) = &self.recorder {
-                        let _ = r.send(Job::Event { call, event });
+                    if self.recorder.is_some() {
+                        self.records.push((call, event));
                     }
                 }
                 Output::Event { call, event } => self.on_event(call, event),

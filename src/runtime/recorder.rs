@@ -38,6 +38,8 @@ pub enum Job {
         /// What to record.
         event: RecordEvent,
     },
+    /// The recording events of one media tick, in order.
+    Batch(Vec<(CallId, RecordEvent)>),
 }
 
 struct Open {
@@ -56,70 +58,91 @@ pub fn spawn(dir: PathBuf, metrics: Arc<Metrics>) -> std::io::Result<Sender<Job>
 }
 
 fn run(dir: PathBuf, rx: Receiver<Job>, metrics: Arc<Metrics>) {
-    let mut names: HashMap<CallId, String> = HashMap::new();
-    let mut open: HashMap<CallId, Open> = HashMap::new();
+    let mut r = Recorder {
+        dir,
+        metrics,
+        names: HashMap::new(),
+        open: HashMap::new(),
+    };
     while let Ok(job) = rx.recv() {
         match job {
             Job::Name { call, file } => {
-                names.insert(call, file);
+                r.names.insert(call, file);
             }
-            Job::Event { call, event } => match event {
-                RecordEvent::Start { rate } => {
-                    let name = names
-                        .get(&call)
-                        .cloned()
-                        .unwrap_or_else(|| format!("call-{call}.wav"));
-                    let spec = hound::WavSpec {
-                        channels: 2,
-                        sample_rate: rate,
-                        bits_per_sample: 16,
-                        sample_format: hound::SampleFormat::Int,
-                    };
-                    match hound::WavWriter::create(dir.join(&name), spec) {
-                        Ok(writer) => {
-                            open.insert(call, Open { writer, frames: 0 });
-                        }
-                        Err(e) => {
-                            metrics.recording_errors.fetch_add(1, Relaxed);
-                            tracing::warn!(call = %call, file = %name, error = %e, "cannot create recording");
-                        }
-                    }
+            Job::Event { call, event } => r.on_event(call, event),
+            Job::Batch(events) => {
+                for (call, event) in events {
+                    r.on_event(call, event);
                 }
-                RecordEvent::Frame(samples) => {
-                    let Some(o) = open.get_mut(&call) else {
-                        continue;
-                    };
-                    let mut ok = true;
-                    for s in samples {
-                        if o.writer.write_sample(s).is_err() {
-                            ok = false;
-                            break;
-                        }
-                    }
-                    o.frames += 1;
-                    if ok && o.frames % FLUSH_EVERY == 0 {
-                        ok = o.writer.flush().is_ok();
-                    }
-                    if !ok {
-                        metrics.recording_errors.fetch_add(1, Relaxed);
-                        tracing::warn!(call = %call, "recording write failed; recording stopped");
-                        open.remove(&call);
-                    }
-                }
-                RecordEvent::Stop => {
-                    names.remove(&call);
-                    if let Some(o) = open.remove(&call) {
-                        if let Err(e) = o.writer.finalize() {
-                            metrics.recording_errors.fetch_add(1, Relaxed);
-                            tracing::warn!(call = %call, error = %e, "cannot finalize recording");
-                        }
-                    }
-                }
-            },
+            }
         }
     }
-    for (_, o) in open {
+    for (_, o) in r.open {
         let _ = o.writer.finalize();
+    }
+}
+
+struct Recorder {
+    dir: PathBuf,
+    metrics: Arc<Metrics>,
+    names: HashMap<CallId, String>,
+    open: HashMap<CallId, Open>,
+}
+
+impl Recorder {
+    fn on_event(&mut self, call: CallId, event: RecordEvent) {
+        match event {
+            RecordEvent::Start { rate } => self.start(call, rate),
+            RecordEvent::Frame(samples) => self.frame(call, &samples),
+            RecordEvent::Stop => {
+                self.names.remove(&call);
+                if let Some(o) = self.open.remove(&call) {
+                    if let Err(e) = o.writer.finalize() {
+                        self.metrics.recording_errors.fetch_add(1, Relaxed);
+                        tracing::warn!(call = %call, error = %e, "cannot finalize recording");
+                    }
+                }
+            }
+        }
+    }
+
+    fn start(&mut self, call: CallId, rate: u32) {
+        let name = self
+            .names
+            .get(&call)
+            .cloned()
+            .unwrap_or_else(|| format!("call-{call}.wav"));
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: rate,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        match hound::WavWriter::create(self.dir.join(&name), spec) {
+            Ok(writer) => {
+                self.open.insert(call, Open { writer, frames: 0 });
+            }
+            Err(e) => {
+                self.metrics.recording_errors.fetch_add(1, Relaxed);
+                tracing::warn!(call = %call, file = %name, error = %e, "cannot create recording");
+            }
+        }
+    }
+
+    fn frame(&mut self, call: CallId, samples: &[i16]) {
+        let Some(o) = self.open.get_mut(&call) else {
+            return;
+        };
+        let mut ok = samples.iter().all(|s| o.writer.write_sample(*s).is_ok());
+        o.frames += 1;
+        if ok && o.frames % FLUSH_EVERY == 0 {
+            ok = o.writer.flush().is_ok();
+        }
+        if !ok {
+            self.metrics.recording_errors.fetch_add(1, Relaxed);
+            tracing::warn!(call = %call, "recording write failed; recording stopped");
+            self.open.remove(&call);
+        }
     }
 }
 

@@ -2,13 +2,17 @@
 //! every datagram passes [`check`](super::check::check) first. Malformed
 //! requests are answered here (400, 416, 420, 505 …) or dropped as RFC 3261
 //! says, so the stack only ever sees messages worth its time, and a peer
-//! always learns what was wrong with its request.
+//! always learns what was wrong with its request. What passes is rewritten
+//! by [`normalize`](super::normalize::normalize) into the form the stack
+//! parses (unfolded, From tag present).
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use super::check::{check, CheckConfig, Transport, Verdict};
+use super::normalize::normalize;
 use super::reply::{build_response, response_destination};
 use crate::runtime::metrics::Metrics;
 
@@ -68,8 +72,19 @@ impl rsipstack::platform::net::UdpSocket for GuardedUdp {
             if start + len > n {
                 continue;
             }
-            if start > 0 {
-                buf.copy_within(start..start + len, 0);
+            // Only the rewritten bytes leave the borrow of `buf`.
+            let rewritten = match normalize(&buf[start..start + len]) {
+                Cow::Owned(message) => Some(message),
+                Cow::Borrowed(_) => None,
+            };
+            match rewritten {
+                Some(message) if message.len() <= buf.len() => {
+                    buf[..message.len()].copy_from_slice(&message);
+                    return Ok((message.len(), from));
+                }
+                // Does not fit: the stack gets the message as received.
+                _ if start > 0 => buf.copy_within(start..start + len, 0),
+                _ => {}
             }
             return Ok((len, from));
         }

@@ -8,6 +8,7 @@
 pub mod check;
 pub mod guard;
 pub mod headers;
+pub mod normalize;
 pub mod reply;
 pub mod uas;
 
