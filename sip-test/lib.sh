@@ -244,3 +244,10 @@ EOF
 newest_recording() {
   ls -t "$KEFU_DATA"/recordings/*.wav 2>/dev/null | head -n1
 }
+
+# udp_drops: the host's UDP receive-buffer and memory drop counters (all sockets,
+# kefu's and the load generator's): "RcvbufErrors=N InErrors=M".
+udp_drops() {
+  awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) n[i] = $i; h = 1 } else { for (i = 1; i <= NF; i++) v[n[i]] = $i } }
+       END { printf "RcvbufErrors=%s InErrors=%s\n", v["RcvbufErrors"], v["InErrors"] }' /proc/net/snmp
+}

@@ -30,6 +30,7 @@ start_kefu --max-calls "$((CALLS + 50))" || exit 2
 ln -sf "$SPEECH_WAV" "$WORK/speech-8k-ulaw.wav"
 sleep 1
 before=$(kefu_proc_stats)
+drops_before=$(udp_drops)
 m_before=$(http_get "http://127.0.0.1:$KEFU_HTTP_PORT/metrics" 2>/dev/null | grep '^kefu_' || true)
 log "kefu before: $before"
 log "SIPp: $CALLS calls at $RAMP cps (ramp ${RAMP_S}s), each held $((PER_CALL_MS / 1000))s; plateau ${HOLD}s"
@@ -50,11 +51,13 @@ wait "$SIPP_PID"; rc=$?; SIPP_PID=
 t1=$(date +%s)
 sleep 2
 after=$(kefu_proc_stats)
+drops_after=$(udp_drops)
+log "host UDP drops before: $drops_before, after: $drops_after"
 m_after=$(http_get "http://127.0.0.1:$KEFU_HTTP_PORT/metrics" 2>/dev/null | grep '^kefu_' || true)
 
-python3 - "$WORK/stat.csv" "$CALLS" "$HOLD" "$RAMP" "$rc" "$before" "$plateau" "$after" "${active:-?}" "$((t1 - t0))" "$(basename "$KEFU_BIN")" <<'PY'
+python3 - "$WORK/stat.csv" "$CALLS" "$HOLD" "$RAMP" "$rc" "$before" "$plateau" "$after" "${active:-?}" "$((t1 - t0))" "$(basename "$KEFU_BIN")" "$drops_before" "$drops_after" <<'PY'
 import csv, sys
-stat, calls, hold, ramp, rc, before, plateau, after, active, wall, binname = sys.argv[1:]
+stat, calls, hold, ramp, rc, before, plateau, after, active, wall, binname, db, da = sys.argv[1:]
 try:
     rows = list(csv.reader(open(stat), delimiter=";")); v = dict(zip(rows[0], rows[-1]))
 except Exception:
@@ -76,6 +79,10 @@ print(f"| kefu_calls_active on the plateau | {active} |")
 print(f"| kefu RSS before / plateau / after | {mb(b,'rss_kb'):.1f} / {mb(p,'rss_kb'):.1f} / {mb(a,'rss_kb'):.1f} MiB (peak VmHWM {mb(a,'hwm_kb'):.1f} MiB) |")
 print(f"| memory per call (plateau - before) / active calls | {per_call:.1f} KiB |")
 print(f"| kefu CPU time, whole run ({wall} s) | {float(a['cpu_s']) - float(b['cpu_s']):.1f} s (user {float(a['cpu_user_s'])-float(b['cpu_user_s']):.1f}, sys {float(a['cpu_sys_s'])-float(b['cpu_sys_s']):.1f}); threads {a['threads']} |")
+D = lambda s: {k: int(x) for k, x in (w.split("=") for w in s.split()) if x.isdigit()}
+d0, d1 = D(db), D(da)
+print("| host UDP receive drops during the run (RcvbufErrors, InErrors; kefu + SIPp sockets) | "
+      + ", ".join(str(d1.get(k, 0) - d0.get(k, 0)) for k in ("RcvbufErrors", "InErrors")) + " |")
 print(f"| SIPp exit code | {rc} |")
 PY
 delta() {  # before after -> "name before -> after (+delta)"

@@ -307,14 +307,15 @@ fn params_start(v: &[u8]) -> usize {
 
 /// Whether a From/To value has a `tag` header parameter with a value.
 fn has_tag(v: &[u8]) -> bool {
-    v[params_start(v)..]
-        .split(|&b| b == b';')
-        .any(|param| match param.iter().position(|&b| b == b'=') {
+    v[params_start(v)..].split(|&b| b == b';').any(|param| {
+        match param.iter().position(|&b| b == b'=') {
             Some(eq) => {
-                trim(&param[..eq]).eq_ignore_ascii_case(b"tag") && !trim(&param[eq + 1..]).is_empty()
+                trim(&param[..eq]).eq_ignore_ascii_case(b"tag")
+                    && !trim(&param[eq + 1..]).is_empty()
             }
             None => false,
-        })
+        }
+    })
 }
 
 /// The URI of a From/To value: between `<` and `>`, else the addr-spec.
@@ -413,7 +414,10 @@ mod tests {
         assert!(matches!(normalize(PLAIN.as_bytes()), Cow::Borrowed(_)));
         let resp = "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h\r\nFrom: <sip:a@b>\r\n\r\n";
         assert!(matches!(normalize(resp.as_bytes()), Cow::Borrowed(_)));
-        assert!(matches!(normalize(b"OPTIONS sip:a@b SIP/2.0\r\nFrom: <sip:a@b>\r\n"), Cow::Borrowed(_)));
+        assert!(matches!(
+            normalize(b"OPTIONS sip:a@b SIP/2.0\r\nFrom: <sip:a@b>\r\n"),
+            Cow::Borrowed(_)
+        ));
         assert!(matches!(normalize(b""), Cow::Borrowed(_)));
     }
 
@@ -428,9 +432,10 @@ mod tests {
 
     #[test]
     fn lws_around_semi_and_equal_goes_in_from_and_to() {
-        let msg = PLAIN
-            .replace(";tag=9", "\r\n  ;\r\n  tag = 9 ")
-            .replace("t: sip:u@example.com", "TO :\r\n sip:u@example.com ;   tag    = 1n ; x");
+        let msg = PLAIN.replace(";tag=9", "\r\n  ;\r\n  tag = 9 ").replace(
+            "t: sip:u@example.com",
+            "TO :\r\n sip:u@example.com ;   tag    = 1n ; x",
+        );
         let want = PLAIN
             .replace(";tag=9", ";tag=9 ")
             .replace("t: sip:u@example.com", "TO : sip:u@example.com;tag=1n;x");
@@ -463,7 +468,10 @@ mod tests {
             .replace("<sip:a@example.com;x=y>", "<sip:a@example.com;x=y> ");
         assert!(norm(&bye).contains(&format!("<sip:a@example.com;x=y>;tag={tag}\r\n")));
         // addr-spec form; a tag-less `tag`; a response is left without one.
-        let spec = msg.replace("\"A ; B = C\" <sip:a@example.com;x=y>", "sip:a@example.com ;tag");
+        let spec = msg.replace(
+            "\"A ; B = C\" <sip:a@example.com;x=y>",
+            "sip:a@example.com ;tag",
+        );
         let tag2 = synthetic_tag(b"c1", b"sip:a@example.com");
         assert!(norm(&spec).contains(&format!("From: sip:a@example.com;tag;tag={tag2}\r\n")));
         let resp = "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h\r\nFrom: <sip:a@b>\r\n\r\n";
@@ -484,8 +492,14 @@ mod tests {
     #[test]
     fn odd_input_never_panics() {
         for s in [
-            "\r\n", "\n\n", "X\r\n\r\n", "A\r\nFrom:\r\n\r\n", "A\r\nf: \"\\\r\n\r\n",
-            "A\r\nf: <\r\n \r\n\r\n", "A\r\nf: ;=; =\r\n\r\n", "A\n \nf:x\n\nbody",
+            "\r\n",
+            "\n\n",
+            "X\r\n\r\n",
+            "A\r\nFrom:\r\n\r\n",
+            "A\r\nf: \"\\\r\n\r\n",
+            "A\r\nf: <\r\n \r\n\r\n",
+            "A\r\nf: ;=; =\r\n\r\n",
+            "A\n \nf:x\n\nbody",
         ] {
             let _ = normalize(s.as_bytes());
         }

@@ -117,26 +117,24 @@ pub fn build_response(
     Some(out)
 }
 
-/// Where the response to `request`, received from `source`, goes over UDP
+/// Where the response to `request`, received over UDP from `source`, goes
 /// (RFC 3261 §18.2.2, RFC 3581 §4): always the source IP (the `received`
-/// rule); the source port if the top Via has `rport`, else the sent-by port,
-/// else 5060 (5061 for a TLS Via). Over TCP/TLS answer on the connection the
-/// request came in on instead. `None` without a usable top Via.
+/// rule); the source port if the top Via has `rport`, else the sent-by
+/// port, else 5060. The response goes back over UDP, the transport the
+/// request came on, whatever transport the Via names: a `SIP/2.0/TLS` Via
+/// on a datagram does not move the default to 5061 (RFC 4475 §3.3.5). Over
+/// TCP/TLS answer on the connection the request came in on instead. `None`
+/// without a usable top Via.
 pub fn response_destination(request: &[u8], source: SocketAddr) -> Option<SocketAddr> {
     let head = headers::parse_head(request);
     if headers::is_status_line(head.start_line) {
         return None;
     }
     let sent_by = headers::top_sent_by(&head)?;
-    let default_port = if sent_by.transport.eq_ignore_ascii_case(b"TLS") {
-        5061
-    } else {
-        5060
-    };
     let port = if sent_by.rport {
         source.port()
     } else {
-        sent_by.port.unwrap_or(default_port)
+        sent_by.port.unwrap_or(5060)
     };
     Some(SocketAddr::new(source.ip(), port))
 }
@@ -296,9 +294,18 @@ mod tests {
             dest("SIP/2.0/UDP h.example.com:5070;rport;branch=x").as_deref(),
             Some("198.51.100.7:40000")
         );
+        // Received over UDP: the Via transport does not change the port.
         assert_eq!(
             dest("SIP/2.0/TLS h.example.com").as_deref(),
-            Some("198.51.100.7:5061")
+            Some("198.51.100.7:5060")
+        );
+        assert_eq!(
+            dest("SIP/2.0/TLS h.example.com:5071").as_deref(),
+            Some("198.51.100.7:5071")
+        );
+        assert_eq!(
+            dest("SIP/2.0/TCP h.example.com;rport").as_deref(),
+            Some("198.51.100.7:40000")
         );
         assert_eq!(
             dest("SIP/2.0/UDP [2001:db8::9:1]:6050, SIP/2.0/UDP x:1").as_deref(),

@@ -159,3 +159,36 @@ fn resume_after_a_long_inactive_hold_waits_for_the_callers_media() {
     w.run_for(Duration::from_secs(1));
     assert_eq!(w.ended(call), None, "{:?}", w.events(call));
 }
+
+#[test]
+fn a_reinvite_without_offer_gets_the_current_session_with_a_new_version() {
+    let (mut w, call, _) = answered_call();
+    let first = w
+        .signals(call)
+        .iter()
+        .find_map(|s| match s {
+            SignalAction::Answer { sdp } => Some(sdp.clone()),
+            _ => None,
+        })
+        .expect("answer");
+    w.reoffer(call, Vec::new());
+    w.run_for(Duration::from_millis(40));
+    let again = w
+        .signals(call)
+        .iter()
+        .find_map(|s| match s {
+            SignalAction::ReofferAnswer { sdp } => Some(sdp.clone()),
+            _ => None,
+        })
+        .expect("offer in the 200");
+    let version = |sdp: &str| {
+        sdp.lines()
+            .find(|l| l.starts_with("o="))
+            .and_then(|l| l.split_whitespace().nth(2))
+            .and_then(|v| v.parse::<u64>().ok())
+            .expect("o= version")
+    };
+    assert_eq!(version(&again), version(&first) + 1);
+    assert!(again.contains("m=audio"), "{again}");
+    assert!(w.ended(call).is_none(), "the call goes on");
+}

@@ -137,6 +137,14 @@ impl Call {
     /// endpoint). Returns the answer SDP, or the error to reject it with; a
     /// rejected re-offer leaves the call as it was (RFC 3264 §8).
     pub fn reoffer(&mut self, offer: &[u8], caps: &LocalCaps) -> Result<String, OfferError> {
+        if offer.iter().all(u8::is_ascii_whitespace) {
+            // A re-INVITE without an offer asks for ours (RFC 3264 §8,
+            // RFC 3261 §14.2): offer the session as it stands, unchanged,
+            // so the answer in the ACK can only confirm it.
+            self.local.session_version += 1;
+            self.neg.answer.origin.version = self.local.session_version;
+            return Ok(self.neg.answer.to_string());
+        }
         let text = String::from_utf8_lossy(offer);
         let sdp = SessionDescription::parse(&text)?;
         let mut local = self.local.clone();
