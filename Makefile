@@ -36,7 +36,8 @@ torture:
 	bash sip-test/run-torture.sh
 
 baresip:
-	bash sip-test/baresip-call.sh
+	CODEC=g711 bash sip-test/baresip-call.sh
+	CODEC=opus bash sip-test/baresip-call.sh
 
 ## Benchmarks (figures go to BENCHMARKS.md): criterion, then SIPp load.
 bench: release
