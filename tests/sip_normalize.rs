@@ -1,7 +1,9 @@
 //! What the SIP stack gets after kefu's wire check and `signalling::normalize`:
 //! every RFC 4475 / RFC 5118 torture request that passes the check is one the
 //! stack can file under a transaction and a dialog (folded and spaced From
-//! tags, RFC 2543 requests without one), the body is untouched, and the
+//! tags, RFC 2543 requests without one) and whose whole body it reads (no
+//! Content-Length over UDP), an RFC 2543 INVITE gets a Contact, the body
+//! bytes are untouched, and the
 //! rewrite changes nothing the stack already read right. Then the real binary
 //! answers such requests.
 
@@ -91,7 +93,12 @@ fn every_admitted_torture_request_gets_stack_keys() {
         }
         requests += 1;
         match stack_keys(&normalized, source()) {
-            Ok(Some(_)) => {}
+            Ok(Some(keys)) if keys.body_len == body(&passed).len() => {}
+            Ok(Some(keys)) => failures.push(format!(
+                "{file} ({rule}): stack read a {}-byte body, {} arrived",
+                keys.body_len,
+                body(&passed).len()
+            )),
             Ok(None) => failures.push(format!("{file} ({rule}): read as a response")),
             Err(e) => failures.push(format!("{file} ({rule}): stack refuses it: {e}")),
         }
@@ -162,6 +169,14 @@ fn rfc2543_requests_of_one_call_share_a_synthetic_tag() {
     assert!(text.contains(&format!(
         "From: <sip:+13035551111@ift.client.example.net;user=phone>;tag={tag}\r\n"
     )));
+    // No Contact: the stack could not make the dialog (a 500).
+    assert!(
+        text.contains(
+            "\r\nContact: <sip:+13035551111@ift.client.example.net;user=phone>\r\n\
+             Content-Length: 105\r\n\r\nv=0\r\n"
+        ),
+        "{text}"
+    );
     let invite_keys = stack_keys(&normalized, source())
         .expect("read")
         .expect("request");
@@ -284,4 +299,18 @@ fn server_answers_options_without_or_with_folded_from_tag() {
     );
     assert!(folded.starts_with("SIP/2.0 200 "), "{folded:?}");
     assert!(folded.contains("tag=x7"), "{folded}");
+}
+
+#[test]
+fn cut_and_damaged_messages_never_panic() {
+    for (_, _, datagram) in corpus() {
+        for n in 0..=datagram.len() {
+            let cut = &datagram[..n];
+            let _ = normalize(cut);
+            let mut damaged = datagram.clone();
+            damaged[n.min(datagram.len().saturating_sub(1))] =
+                [b'\n', b' ', b';', b'"', b'<'][n % 5];
+            let _ = normalize(&damaged);
+        }
+    }
 }

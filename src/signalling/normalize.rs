@@ -11,7 +11,14 @@
 //!   RFC 3261 §25.1 (`EQUAL = SWS "=" SWS`, `SEMI = SWS ";" SWS`): the stack
 //!   finds no `tag` in `<sip:a@b> ; tag = 98asjd8` (`wsinv` again);
 //! - a From without a tag, from an RFC 2543 peer (RFC 3261 §8.2.6.2, §12.1.1;
-//!   RFC 4475 §3.1.1.13 `inv2543`).
+//!   RFC 4475 §3.4.1 `inv2543`).
+//!
+//! And it reads a body as empty when there is no Content-Length, where over
+//! UDP the body is the rest of the datagram (RFC 3261 §18.3, §20.14): the
+//! SDP of `inv2543` was lost and the INVITE got a 488. With the SDP read,
+//! its dialog could not be made (`missing Contact header`, a 500): RFC 3261
+//! §8.1.1.8 requires Contact in an INVITE, RFC 2543 did not (its callee
+//! then reaches the caller at the From address).
 //!
 //! So [`normalize`]:
 //! 1. unfolds the header section: `[CR]LF 1*(SP / HTAB)` becomes one SP
@@ -22,7 +29,11 @@
 //! 3. gives a request whose From has no tag a synthetic one,
 //!    `tag=2543-<FNV-1a 64 of Call-ID and From URI, hex>`: every request of
 //!    one RFC 2543 call (INVITE, ACK, BYE, CANCEL) gets the same tag, so the
-//!    stack's transaction and dialog matching work as for an RFC 3261 peer.
+//!    stack's transaction and dialog matching work as for an RFC 3261 peer;
+//! 4. adds `Contact: <From URI>` to an INVITE without a Contact;
+//! 5. adds `Content-Length: <body length>` after the last header field when
+//!    there is a body and no Content-Length (the check has already cut the
+//!    message to one: the body is what follows the empty line).
 //!
 //! A Via without a `branch` (RFC 2543) is left alone: rsipstack keys such a
 //! transaction by Call-ID, CSeq, From tag and the Via sent-by, as RFC 3261
@@ -30,14 +41,16 @@
 //!
 //! The stack builds responses from the message it parsed, so a response to
 //! an RFC 2543 peer carries the synthetic From tag, although RFC 3261 §8.2.6.2
-//! says From is copied as received. RFC 2543 UAs match responses by Call-ID,
-//! CSeq and the From URI (RFC 2543 §10.3.1 has no From tag), so they accept it.
+//! says From is copied as received. RFC 2543 did not require a From tag, so
+//! its UAs match responses by Call-ID, CSeq and the From URI, and a tag they
+//! did not send does not stop them; their later requests (ACK, BYE, CANCEL)
+//! lack it again and get the same synthetic tag here.
 //!
 //! Over TCP the stack frames messages itself and this module is not applied.
 //!
 //! It is std only and allocates nothing when the message is already plain
-//! (the usual case): one scan of the header section, the From/To values
-//! looked at twice. [`stack_keys`] is the one function here that knows
+//! (the usual case): two scans of the header section (folds; From, To,
+//! Call-ID, Contact, Content-Length) and one of the From/To values. [`stack_keys`] is the one function here that knows
 //! rsipstack: tests use it to show what the stack makes of a message.
 //!
 //! [`check`]: crate::signalling::check
@@ -51,17 +64,18 @@ use crate::signalling::headers::{is_lws, trim, HeaderName};
 /// The prefix of a synthetic From tag; the rest is 16 hex digits.
 pub const SYNTHETIC_TAG_PREFIX: &str = "2543-";
 
-/// `msg` in the form the stack parses: the header section unfolded, LWS
-/// around `;`/`=` removed from From/To header parameters, and a synthetic
-/// From tag for a request without one. Borrowed when nothing changes; a
-/// message without the empty line after its headers is returned as is.
+/// `msg`, one message, in the form the stack parses: the header section
+/// unfolded, LWS around `;`/`=` removed from From/To header parameters, a
+/// synthetic From tag for a request without one, a Contact (the From URI)
+/// for an INVITE without one, a Content-Length for a body without one. Borrowed when nothing changes; a message without the empty
+/// line after its headers is returned as is.
 pub fn normalize(msg: &[u8]) -> Cow<'_, [u8]> {
     let Some(body_start) = body_start(msg) else {
         return Cow::Borrowed(msg);
     };
     let (head, body) = msg.split_at(body_start);
     let unfolded = unfold(head);
-    let fixed = fix_from_to(&unfolded);
+    let fixed = fix_headers(&unfolded, body.len());
     match (unfolded, fixed) {
         (Cow::Borrowed(_), None) => Cow::Borrowed(msg),
         (unfolded, fixed) => {
@@ -155,61 +169,117 @@ fn unfold(head: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
-/// From/To rewritten as [`normalize`] describes, in an unfolded header
-/// section; `None` when they need no change.
-fn fix_from_to(head: &[u8]) -> Option<Vec<u8>> {
-    let is_request = !head.starts_with(b"SIP/");
-    // (value start, value end, rewritten value) per From/To line to change.
-    let mut edits: Vec<(usize, usize, Vec<u8>)> = Vec::new();
-    let mut call_id: &[u8] = &[];
-    let mut from: Option<(usize, usize)> = None;
+/// One change to the header section: bytes `start..end` become `value`.
+type Edit = (usize, usize, Vec<u8>);
+
+/// What one pass over the header fields finds.
+struct Fields<'h> {
+    /// From/To values with loose parameters, rewritten.
+    edits: Vec<Edit>,
+    /// The value span of the first From.
+    from: Option<(usize, usize)>,
+    /// The first Call-ID value.
+    call_id: &'h [u8],
+    /// Whether a Content-Length (`l`) is present.
+    content_length: bool,
+    /// Whether a Contact (`m`) is present.
+    contact: bool,
+    /// Offset of the empty line that ends the header section.
+    end: usize,
+}
+
+fn fields(head: &[u8]) -> Fields<'_> {
+    let mut f = Fields {
+        edits: Vec::new(),
+        from: None,
+        call_id: &[],
+        content_length: false,
+        contact: false,
+        end: head.len(),
+    };
     let (_, mut pos) = line_at(head, 0);
     while pos < head.len() {
         let (content_end, next) = line_at(head, pos);
         if content_end == pos {
+            f.end = pos;
             break;
         }
         let line = &head[pos..content_end];
         if let Some(colon) = line.iter().position(|&b| b == b':') {
             let (start, end) = (pos + colon + 1, content_end);
-            let name = HeaderName::parse(trim(&line[..colon]));
-            match name {
-                HeaderName::From | HeaderName::To => {
-                    if name == HeaderName::From && from.is_none() {
-                        from = Some((start, end));
+            let raw_name = trim(&line[..colon]);
+            if raw_name.eq_ignore_ascii_case(b"contact") || raw_name.eq_ignore_ascii_case(b"m") {
+                f.contact = true;
+            }
+            match HeaderName::parse(raw_name) {
+                name @ (HeaderName::From | HeaderName::To) => {
+                    if name == HeaderName::From && f.from.is_none() {
+                        f.from = Some((start, end));
                     }
                     if let Cow::Owned(v) = tight_params(&head[start..end]) {
-                        edits.push((start, end, v));
+                        f.edits.push((start, end, v));
                     }
                 }
-                HeaderName::CallId if call_id.is_empty() => call_id = &head[start..end],
+                HeaderName::CallId if f.call_id.is_empty() => f.call_id = &head[start..end],
+                HeaderName::ContentLength => f.content_length = true,
                 _ => {}
             }
         }
         pos = next;
     }
-    if let (true, Some((start, end))) = (is_request, from) {
-        let edited = edits.iter().position(|e| e.0 == start);
-        let value = edited.map_or(&head[start..end], |i| &edits[i].2[..]);
+    f
+}
+
+/// The unfolded header section `head` with From/To rewritten, a synthetic
+/// From tag, a Contact for an INVITE without one, and a Content-Length for a
+/// body of `body_len` bytes when absent (RFC 3261 §18.3: over UDP the body
+/// is then the rest of the datagram; rsipstack takes it as empty). `None`
+/// when nothing changes.
+fn fix_headers(head: &[u8], body_len: usize) -> Option<Vec<u8>> {
+    let mut f = fields(head);
+    let eol: &[u8] = if head[f.end..].starts_with(b"\r") {
+        b"\r\n"
+    } else {
+        b"\n"
+    };
+    if let (false, Some((start, end))) = (head.starts_with(b"SIP/"), f.from) {
+        let edited = f.edits.iter().position(|e| e.0 == start);
+        let value = edited.map_or(&head[start..end], |i| &f.edits[i].2[..]);
+        let uri = uri_of(value).to_vec();
+        let contact = (head.starts_with(b"INVITE ") && !f.contact && !uri.is_empty()).then(|| {
+            let mut line = b"Contact: <".to_vec();
+            line.extend_from_slice(&uri);
+            line.push(b'>');
+            line.extend_from_slice(eol);
+            line
+        });
         if !has_tag(value) {
             let mut tagged = value[..trim_end(value)].to_vec();
             tagged.extend_from_slice(b";tag=");
-            tagged.extend_from_slice(synthetic_tag(call_id, uri_of(value)).as_bytes());
+            tagged.extend_from_slice(synthetic_tag(f.call_id, &uri).as_bytes());
             match edited {
-                Some(i) => edits[i].2 = tagged,
+                Some(i) => f.edits[i].2 = tagged,
                 None => {
-                    edits.push((start, end, tagged));
-                    edits.sort_by_key(|e| e.0);
+                    f.edits.push((start, end, tagged));
+                    f.edits.sort_by_key(|e| e.0);
                 }
             }
         }
+        if let Some(line) = contact {
+            f.edits.push((f.end, f.end, line));
+        }
     }
-    if edits.is_empty() {
+    if !f.content_length && body_len > 0 {
+        let mut line = format!("Content-Length: {body_len}").into_bytes();
+        line.extend_from_slice(eol);
+        f.edits.push((f.end, f.end, line));
+    }
+    if f.edits.is_empty() {
         return None;
     }
-    let mut out = Vec::with_capacity(head.len() + 32);
+    let mut out = Vec::with_capacity(head.len() + 64);
     let mut copied = 0;
-    for (start, end, value) in &edits {
+    for (start, end, value) in &f.edits {
         out.extend_from_slice(&head[copied..*start]);
         out.extend_from_slice(value);
         copied = *end;
@@ -362,6 +432,8 @@ pub struct StackKeys {
     pub transaction: String,
     /// The dialog ID (RFC 3261 §12): Call-ID and tags.
     pub dialog: String,
+    /// The length of the body the stack read.
+    pub body_len: usize,
 }
 
 /// What rsipstack makes of `message` received over UDP from `source`, as the
@@ -389,6 +461,7 @@ pub fn stack_keys(message: &[u8], source: SocketAddr) -> Result<Option<StackKeys
     Ok(Some(StackKeys {
         transaction,
         dialog,
+        body_len: req.body.len(),
     }))
 }
 
@@ -406,6 +479,7 @@ mod tests {
         t: sip:u@example.com\r\n\
         Call-ID: c1\r\n\
         CSeq: 1 INVITE\r\n\
+        Contact: <sip:a@h.example.com>\r\n\
         Content-Length: 4\r\n\r\n\
         a\r\n \tb";
 
@@ -477,6 +551,44 @@ mod tests {
         let resp = "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h\r\nFrom: <sip:a@b>\r\n\r\n";
         assert_eq!(norm(resp), resp);
         assert_ne!(tag, synthetic_tag(b"c2", b"sip:a@example.com;x=y"));
+    }
+
+    #[test]
+    fn body_without_content_length_gets_one() {
+        let msg = PLAIN.replace("Content-Length: 4\r\n", "");
+        let want = PLAIN
+            .replace("Content-Length: 4\r\n", "")
+            .replace("\r\n\r\na", "\r\nContent-Length: 6\r\n\r\na");
+        assert_eq!(norm(&msg), want);
+        let lf = "OPTIONS sip:a@b SIP/2.0\nFrom: <sip:a@b>;tag=1\n\nxy";
+        assert_eq!(norm(lf), lf.replace("\n\nxy", "\nContent-Length: 2\n\nxy"));
+        let compact = msg.replace("\r\n\r\na", "\r\nl: 6\r\n\r\na");
+        assert!(matches!(normalize(compact.as_bytes()), Cow::Borrowed(_)));
+        let empty = PLAIN
+            .replace("Content-Length: 4\r\n", "")
+            .replace("a\r\n \tb", "");
+        assert!(matches!(normalize(empty.as_bytes()), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn invite_without_contact_gets_the_from_uri() {
+        let msg = PLAIN.replace("Contact:", "m:");
+        assert!(matches!(normalize(msg.as_bytes()), Cow::Borrowed(_)));
+        let msg = PLAIN
+            .replace(";tag=9", "")
+            .replace("Contact: <sip:a@h.example.com>\r\n", "")
+            .replace("Content-Length: 4\r\n", "");
+        let tag = synthetic_tag(b"c1", b"sip:a@example.com;x=y");
+        let want = PLAIN
+            .replace(";tag=9", &format!(";tag={tag}"))
+            .replace("Contact: <sip:a@h.example.com>\r\n", "")
+            .replace(
+                "Content-Length: 4\r\n",
+                "Contact: <sip:a@example.com;x=y>\r\nContent-Length: 6\r\n",
+            );
+        assert_eq!(norm(&msg), want);
+        let options = msg.replace("INVITE", "OPTIONS");
+        assert!(!norm(&options).contains("Contact"));
     }
 
     #[test]
