@@ -251,3 +251,34 @@ udp_drops() {
   awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) n[i] = $i; h = 1 } else { for (i = 1; i <= NF; i++) v[n[i]] = $i } }
        END { printf "RcvbufErrors=%s InErrors=%s\n", v["RcvbufErrors"], v["InErrors"] }' /proc/net/snmp
 }
+
+# kefu_socket_drops [PID]: datagrams the kernel dropped on kefu's own UDP sockets (receive
+# buffer full), summed over the "drops" column of /proc/net/udp{,6} for the socket inodes that
+# kefu holds open. This is "lost inside kefu": what arrived but kefu did not read in time.
+kefu_socket_drops() {
+  local pid="${1:-$KEFU_PID}"
+  python3 - "$pid" <<'PYEOF'
+import os, sys
+pid = sys.argv[1]
+inodes = set()
+for fd in os.listdir(f"/proc/{pid}/fd"):
+    try:
+        t = os.readlink(f"/proc/{pid}/fd/{fd}")
+    except OSError:
+        continue
+    if t.startswith("socket:["):
+        inodes.add(t[8:-1])
+drops = sockets = 0
+for table in ("/proc/net/udp", "/proc/net/udp6"):
+    try:
+        lines = open(table).read().splitlines()[1:]
+    except OSError:
+        continue
+    for l in lines:
+        f = l.split()
+        if len(f) >= 13 and f[9] in inodes:
+            sockets += 1
+            drops += int(f[12])
+print(f"sockets={sockets} drops={drops}")
+PYEOF
+}
