@@ -15,7 +15,7 @@ Contact: sip:sipp@127.0.0.1:5099\r\n\
 Max-Forwards: 70\r\n\
 Subject: Performance Test\r\n\
 Content-Type: application/sdp\r\n\
-Content-Length:   135\r\n\
+Content-Length: 129\r\n\
 \r\n\
 v=0\r\n\
 o=user1 53655765 2353687637 IN IP4 127.0.0.1\r\n\
@@ -27,6 +27,14 @@ a=rtpmap:0 PCMU/8000\r\n";
 
 fn bench(c: &mut Criterion) {
     let wsinv = std::fs::read("../shared/sip-torture/rfc4475/wsinv.dat").ok();
+    // Benchmark what kefu accepts, not a rejection.
+    assert!(
+        kefu::signalling::decode_datagram(INVITE),
+        "bench INVITE must pass"
+    );
+    if let Some(w) = &wsinv {
+        assert!(kefu::signalling::decode_datagram(w), "wsinv must pass");
+    }
     let mut g = c.benchmark_group("sip_parse");
     g.bench_function("check_invite", |b| {
         b.iter(|| {

@@ -157,16 +157,18 @@ pub async fn start(
 }
 
 /// What a received UDP datagram costs before the transaction layer: kefu's
-/// wire check, then the SIP stack's parser. Returns whether the stack got a
-/// message. Used by the `sip_parse` benchmark; the live path does the same
-/// work in [`guard`] and the stack's UDP reader.
+/// wire check, the normalization, then the SIP stack's parser. Returns
+/// whether the stack got a message. Used by the `sip_parse` benchmark; the
+/// live path does the same work in [`guard`] and the stack's UDP reader.
 pub fn decode_datagram(datagram: &[u8]) -> bool {
     match check::check(
         datagram,
         check::Transport::Udp,
         &check::CheckConfig::default(),
     ) {
-        check::Verdict::Pass(bytes) => rsipstack::sip::SipMessage::try_from(bytes).is_ok(),
+        check::Verdict::Pass(bytes) => {
+            rsipstack::sip::SipMessage::try_from(normalize::normalize(bytes).as_ref()).is_ok()
+        }
         _ => false,
     }
 }
