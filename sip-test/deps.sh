@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages kefu's end-to-end tests use, only when missing:
 # SIPp (sip-tester), baresip, sox, espeak-ng, iproute2 (ip), curl; and what
-# `--features opus` links against: libopus through pkg-config (libopus-dev).
+# `--features opus` links against: libopus through pkg-config (libopus-dev); and the C/C++
+# toolchain the `speech` feature builds whisper.cpp with.
 set -euo pipefail
 need=()
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -13,6 +14,11 @@ have ip || need+=(iproute2)
 have curl || need+=(curl)
 have unshare || need+=(util-linux)
 pkg-config --exists opus 2>/dev/null || need+=(libopus-dev pkg-config)
+# The `speech` feature builds whisper.cpp (whisper-rs): cmake, a C++ compiler, libclang.
+have cmake || need+=(cmake)
+have clang || need+=(clang)
+ls /usr/lib/llvm-*/lib/libclang.so* >/dev/null 2>&1 || need+=(libclang-dev)
+have g++ || need+=(g++)
 if [ ${#need[@]} -eq 0 ]; then
   echo "deps: all present"
   exit 0

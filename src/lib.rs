@@ -15,6 +15,8 @@
 pub mod api;
 pub mod config;
 pub mod dialplan;
+#[cfg(feature = "speech")]
+pub mod engines;
 pub mod runtime;
 pub mod serve;
 pub mod signalling;
