@@ -202,7 +202,7 @@ impl Worker {
                 self.drain();
                 self.poll_sockets(now);
                 self.ticks += 1;
-                if self.ticks % 25 == 0 {
+                if self.ticks.is_multiple_of(25) {
                     self.publish();
                 }
             }
@@ -246,7 +246,7 @@ impl Worker {
 
     fn poll_sockets(&mut self, now: Instant) {
         let mut buf = [0u8; 2048];
-        let poll_rtcp = self.ticks % 10 == 0;
+        let poll_rtcp = self.ticks.is_multiple_of(10);
         for (call, pair) in &self.sockets {
             loop {
                 match pair.rtp.recv_from(&mut buf) {

@@ -224,7 +224,7 @@ fn begin(out: &mut Vec<u8>, count: usize, pt: u8) -> usize {
 
 /// Pads to a 32-bit boundary with zeros and fills in the length field.
 fn finish(out: &mut Vec<u8>, at: usize) {
-    while (out.len() - at) % 4 != 0 {
+    while !(out.len() - at).is_multiple_of(4) {
         out.push(0);
     }
     let words = ((out.len() - at) / 4 - 1) as u16;

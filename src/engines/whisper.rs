@@ -1,0 +1,247 @@
+//! Whisper ASR through whisper-rs: one model shared by every call, a small
+//! pool of decoder states (each costs ~175 MB, so one per worker thread, not
+//! one per call), and the settings measured to be fast on phone audio:
+//! greedy decoding with temperature fallback off, the encoder window sized
+//! to the utterance (`audio_ctx`), one thread per job, a fixed language and
+//! an abort callback bound to the job's deadline.
+
+use std::path::Path;
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use kefu_core::media::resample::Resampler;
+use kefu_core::media::Hz;
+use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState};
+
+use super::asr::{AsrError, AsrOptions, Audio, Recognizer, Transcript};
+
+/// Whisper's input rate.
+const RATE: u32 = 16_000;
+/// Encoder frames per second of audio (whisper.cpp: 1500 for 30 s).
+const CTX_PER_SEC: f32 = 50.0;
+/// The full encoder window.
+const FULL_CTX: i32 = 1500;
+
+/// Settings of a [`WhisperRecognizer`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WhisperConfig {
+    /// Decoder states, i.e. utterances decoded at once.
+    pub workers: usize,
+    /// Threads per decode (1 is fastest under load on this hardware).
+    pub threads: usize,
+    /// Size the encoder window to the utterance. Right for `base`; `tiny`
+    /// falls into repetition loops with a shrunk window.
+    pub sized_window: bool,
+}
+
+impl Default for WhisperConfig {
+    fn default() -> Self {
+        WhisperConfig {
+            workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            threads: 1,
+            sized_window: true,
+        }
+    }
+}
+
+/// A loaded Whisper model with its pool of decoder states.
+pub struct WhisperRecognizer {
+    ctx: WhisperContext,
+    free: Mutex<Vec<WhisperState>>,
+    ready: Condvar,
+    config: WhisperConfig,
+}
+
+impl std::fmt::Debug for WhisperRecognizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WhisperRecognizer").field("config", &self.config).finish()
+    }
+}
+
+impl WhisperRecognizer {
+    /// Loads `path` (a ggml model) and creates `config.workers` states.
+    pub fn load(path: &Path, config: WhisperConfig) -> Result<Self, AsrError> {
+        let shown = path.display().to_string();
+        if !path.is_file() {
+            return Err(AsrError::ModelMissing { path: shown });
+        }
+        whisper_rs::install_logging_hooks();
+        let load = |reason: String| AsrError::Load { path: shown.clone(), reason };
+        let ctx = WhisperContext::new_with_params(path, WhisperContextParameters::default())
+            .map_err(|e| load(e.to_string()))?;
+        let workers = config.workers.max(1);
+        let states = (0..workers)
+            .map(|_| ctx.create_state().map_err(|e| load(e.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(WhisperRecognizer {
+            ctx,
+            free: Mutex::new(states),
+            ready: Condvar::new(),
+            config: WhisperConfig { workers, ..config },
+        })
+    }
+
+    /// Whether the model is multilingual (else English only).
+    pub fn is_multilingual(&self) -> bool {
+        self.ctx.is_multilingual()
+    }
+
+    fn take_state(&self) -> Result<WhisperState, AsrError> {
+        let poisoned = |_| AsrError::Decode("decoder pool poisoned".into());
+        let mut free = self.free.lock().map_err(poisoned)?;
+        loop {
+            if let Some(s) = free.pop() {
+                return Ok(s);
+            }
+            free = self.ready.wait(free).map_err(poisoned)?;
+        }
+    }
+
+    fn give_state(&self, state: WhisperState) {
+        if let Ok(mut free) = self.free.lock() {
+            free.push(state);
+            self.ready.notify_one();
+        }
+    }
+}
+
+/// Mono i16 at any supported rate → f32 at 16 kHz, padded to at least 1 s
+/// (whisper.cpp refuses shorter input).
+fn to_whisper_input(audio: Audio<'_>) -> Result<Vec<f32>, AsrError> {
+    let pcm: Vec<i16> = if audio.rate == RATE {
+        audio.samples.to_vec()
+    } else {
+        let mut r = Resampler::new(Hz(audio.rate), Hz(RATE)).map_err(|e| AsrError::Rate {
+            rate: audio.rate,
+            reason: e.to_string(),
+        })?;
+        let mut out = Vec::with_capacity(audio.samples.len() * 2);
+        r.process(audio.samples, &mut out);
+        out
+    };
+    let mut f: Vec<f32> = pcm.iter().map(|s| f32::from(*s) / 32768.0).collect();
+    if f.len() < RATE as usize + RATE as usize / 10 {
+        f.resize(RATE as usize + RATE as usize / 10, 0.0);
+    }
+    Ok(f)
+}
+
+/// The encoder window for `samples` of 16 kHz audio: the utterance plus a
+/// margin, never more than the model's full window.
+pub fn audio_ctx_for(samples: usize) -> i32 {
+    let secs = samples as f32 / RATE as f32;
+    ((secs * CTX_PER_SEC).ceil() as i32 + 64).min(FULL_CTX)
+}
+
+impl Recognizer for WhisperRecognizer {
+    fn transcribe(&self, audio: Audio<'_>, options: &AsrOptions) -> Result<Transcript, AsrError> {
+        let input = to_whisper_input(audio)?;
+        let audio_secs = audio.samples.len() as f32 / audio.rate.max(1) as f32;
+        let queued_at = Instant::now();
+        let mut state = self.take_state()?;
+        let started = Instant::now();
+        let deadline = started + options.deadline;
+        let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+        let language = options.language.as_str();
+        if language == "auto" {
+            params.set_detect_language(false);
+            params.set_language(None);
+        } else {
+            params.set_language(Some(language));
+        }
+        params.set_n_threads(self.config.threads.max(1) as i32);
+        params.set_temperature_inc(0.0);
+        params.set_no_context(true);
+        params.set_no_timestamps(true);
+        params.set_single_segment(true);
+        params.set_suppress_blank(true);
+        params.set_print_progress(false);
+        params.set_print_realtime(false);
+        params.set_print_special(false);
+        params.set_print_timestamps(false);
+        if self.config.sized_window {
+            params.set_audio_ctx(audio_ctx_for(input.len()));
+        }
+        params.set_abort_callback_safe(move || Instant::now() > deadline);
+        let result = state.full(params, &input);
+        let text = match result {
+            Ok(()) => {
+                let mut text = String::new();
+                for seg in state.as_iter() {
+                    if let Ok(t) = seg.to_str_lossy() {
+                        text.push_str(&t);
+                    }
+                }
+                Ok(clean(&text))
+            }
+            Err(e) if Instant::now() > deadline => {
+                let _ = e;
+                Err(AsrError::Deadline(options.deadline))
+            }
+            Err(e) => Err(AsrError::Decode(e.to_string())),
+        };
+        let decoding = started.elapsed();
+        self.give_state(state);
+        Ok(Transcript {
+            text: text?,
+            audio_secs,
+            queued: started.saturating_duration_since(queued_at),
+            decoding,
+        })
+    }
+}
+
+/// Trims Whisper's output and drops its non-speech markers
+/// (`[BLANK_AUDIO]`, `(silence)`, `[MUSIC]` …).
+pub fn clean(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut depth = 0i32;
+    for c in text.chars() {
+        match c {
+            '[' | '(' => depth += 1,
+            ']' | ')' => depth = (depth - 1).max(0),
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Default decode deadline for an utterance of `secs` seconds: generous
+/// for real speech, short enough that a stuck decode does not hold a call.
+pub fn deadline_for(secs: f32) -> Duration {
+    Duration::from_millis((2000.0 + secs * 500.0) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_are_dropped() {
+        assert_eq!(clean(" [BLANK_AUDIO]"), "");
+        assert_eq!(clean(" Hello there. (coughs) Bye [MUSIC]"), "Hello there. Bye");
+    }
+
+    #[test]
+    fn window_follows_the_utterance() {
+        assert_eq!(audio_ctx_for(16_000), 114);
+        assert_eq!(audio_ctx_for(16_000 * 60), FULL_CTX);
+    }
+
+    #[test]
+    fn short_audio_is_padded_and_resampled() {
+        let samples = vec![1000i16; 800];
+        let f = to_whisper_input(Audio { samples: &samples, rate: 8000 }).expect("input");
+        assert!(f.len() >= 16_000);
+        assert!(to_whisper_input(Audio { samples: &samples, rate: 7 }).is_err());
+    }
+
+    #[test]
+    fn missing_model_names_the_file_and_the_fix() {
+        let e = WhisperRecognizer::load(Path::new("/nonexistent/ggml.bin"), WhisperConfig::default())
+            .expect_err("missing");
+        let m = e.to_string();
+        assert!(m.contains("/nonexistent/ggml.bin") && m.contains("make models"), "{m}");
+    }
+}
