@@ -29,6 +29,7 @@
 //! - [`sdp`], session descriptions and the offer/answer negotiation.
 //! - [`call`], one call: media session, playout clock, dialogue, recording.
 //! - [`dialogue`], what the agent says and does on a call.
+//! - [`vad`], endpointing and barge-in from per-frame speech probabilities.
 //! - [`engine`], many calls keyed by [`CallId`]; the input/output contract.
 
 pub mod call;
@@ -38,5 +39,6 @@ pub mod media;
 pub mod playout;
 pub mod rtp;
 pub mod sdp;
+pub mod vad;
 
 pub use engine::{CallId, Engine, Input, Output};

@@ -48,6 +48,7 @@ pub mod fixture;
 pub mod net;
 pub mod phone;
 pub mod rng;
+pub mod speech;
 pub mod world;
 
 pub use world::{PhoneId, World};

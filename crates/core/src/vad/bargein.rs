@@ -1,0 +1,544 @@
+//! Barge-in: whether the caller speaking while the agent plays should stop
+//! the agent.
+//!
+//! Owns [`BargeIn`] and its per-dialplan [`BargeInPolicy`]. Two things look
+//! like the caller speaking and are not:
+//!
+//! - **Echo.** The carrier has no echo canceller, so the caller's stream
+//!   carries kefu's own prompt back, attenuated by the echo return loss
+//!   (ERL) of the far hybrid or handset, and delayed by the round trip.
+//!   A neural VAD happily calls that speech. [`BargeIn`] keeps the levels of
+//!   what kefu played over the last `echo_tail` (the echo path delay is
+//!   unknown and drifts, so it takes the loudest frame of that window as the
+//!   reference) and treats a caller frame quieter than
+//!   `reference − ERL + echo_margin` as echo. The ERL estimate starts at
+//!   ITU-T G.168's planning value of 6 dB and adapts on frames it judged to
+//!   be echo, that is while the agent speaks and the caller does not:
+//!   slowly up when the line echoes less, faster down when it echoes more.
+//! - **Backchannels.** "mm", "yeah", "嗯", "对" are usually under 300 ms of
+//!   voiced audio; speech must last `min_speech` (280 ms) to interrupt.
+//!
+//! Latency: with speech starting at frame `onset`, [`Decision::Interrupt`]
+//! comes with the frame at `onset + min_speech − FRAME`; the call flushes
+//! its playout in that tick, so the agent falls silent by
+//! `onset + min_speech + FRAME` at the latest.
+//!
+//! Not here: flushing the playout (the call does), endpointing the caller's
+//! utterance (see [`super::endpoint`]), a real echo canceller.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use super::{
+    check_duration, check_probability, frames_for, sanitize, VadError, FRAME, SILENCE_DBFS,
+};
+
+/// When the caller may interrupt the agent; set per dialplan.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BargeInPolicy {
+    /// Whether the caller can interrupt at all (off for legal notices).
+    pub enabled: bool,
+    /// Speech needed to interrupt (280 ms): longer than most backchannels.
+    pub min_speech: Duration,
+    /// Speech probability at which a frame counts as speech (0.5).
+    pub threshold: f32,
+    /// Caller frames quieter than this never interrupt (−45 dBFS).
+    pub min_level_dbfs: f32,
+    /// How far above the expected echo the caller must be (3 dB).
+    pub echo_margin_db: f32,
+    /// ERL assumed before any adaptation (6 dB, ITU-T G.168).
+    pub initial_erl_db: f32,
+    /// Largest ERL the estimate may reach (30 dB), so a silent line cannot
+    /// make the suppression vanish entirely.
+    pub max_erl_db: f32,
+    /// How long after kefu played a frame its echo may still arrive
+    /// (400 ms: network round trip plus the far end's jitter buffer).
+    pub echo_tail: Duration,
+}
+
+impl Default for BargeInPolicy {
+    fn default() -> Self {
+        BargeInPolicy {
+            enabled: true,
+            min_speech: Duration::from_millis(280),
+            threshold: 0.5,
+            min_level_dbfs: -45.0,
+            echo_margin_db: 3.0,
+            initial_erl_db: 6.0,
+            max_erl_db: 30.0,
+            echo_tail: Duration::from_millis(400),
+        }
+    }
+}
+
+impl BargeInPolicy {
+    /// Checks every setting is in range.
+    pub fn validate(&self) -> Result<(), VadError> {
+        let ms = Duration::from_millis;
+        check_duration("min_speech", self.min_speech, FRAME, ms(2_000))?;
+        check_duration("echo_tail", self.echo_tail, FRAME, ms(2_000))?;
+        check_probability("threshold", self.threshold)?;
+        let db = |key, v: f32, lo: f32, hi: f32| {
+            if v.is_finite() && (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                Err(VadError::Config {
+                    key,
+                    why: "out of range",
+                })
+            }
+        };
+        db("min_level_dbfs", self.min_level_dbfs, SILENCE_DBFS, 0.0)?;
+        db("echo_margin_db", self.echo_margin_db, 0.0, 40.0)?;
+        db("max_erl_db", self.max_erl_db, 0.0, 60.0)?;
+        db("initial_erl_db", self.initial_erl_db, 0.0, self.max_erl_db)?;
+        Ok(())
+    }
+}
+
+/// One 20 ms frame as barge-in sees it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Frame {
+    /// Speech probability of the caller's frame (NaN counts as 0).
+    pub speech_prob: f32,
+    /// Level of the caller's frame, in dBFS
+    /// ([`super::energy::level_dbfs`]).
+    pub caller_dbfs: f32,
+    /// Level of the frame kefu played in the same tick, or `None` when its
+    /// playout was idle. The echo path delay is accounted for inside.
+    pub played_dbfs: Option<f32>,
+}
+
+/// How a caller frame was judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Not speech: quiet, or low probability.
+    Silence,
+    /// Speech-like, but explained by kefu's own output.
+    Echo,
+    /// The caller speaking over the agent.
+    Speech,
+}
+
+/// What to do about the agent's playout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Stop playing now (flush the playout queue this tick).
+    Interrupt {
+        /// First frame of the caller's speech.
+        onset: Instant,
+        /// The frame that completed `min_speech`.
+        at: Instant,
+    },
+}
+
+/// Barge-in detection for one call; one [`BargeIn::push`] per tick.
+#[derive(Debug, Clone)]
+pub struct BargeIn {
+    policy: BargeInPolicy,
+    min_frames: u32,
+    tail_frames: usize,
+    played: VecDeque<f32>,
+    erl_db: f32,
+    run: Option<(Instant, u32)>,
+    decided: bool,
+    verdict: Verdict,
+}
+
+/// Per-frame step of the ERL estimate toward a higher loss (≈2 s time
+/// constant) and toward a lower one (≈200 ms): echo louder than assumed is
+/// the costly mistake. The slow rise also bounds the bias from frames that
+/// fall in the gaps of kefu's speech (their loss looks huge because the
+/// reference is the loudest frame of the echo tail): with a fifth of the
+/// frames in gaps the estimate settles under 1 dB above the true loss,
+/// inside `echo_margin_db`.
+const ERL_RISE: f32 = 0.01;
+const ERL_FALL: f32 = 0.1;
+/// Played frames quieter than this are not worth learning the ERL from.
+const MIN_REFERENCE_DBFS: f32 = -50.0;
+
+impl BargeIn {
+    /// Barge-in detection under `policy`.
+    pub fn new(policy: BargeInPolicy) -> Result<Self, VadError> {
+        policy.validate()?;
+        let tail_frames = frames_for(policy.echo_tail) as usize;
+        Ok(BargeIn {
+            policy,
+            min_frames: frames_for(policy.min_speech),
+            tail_frames,
+            played: VecDeque::with_capacity(tail_frames + 1),
+            erl_db: policy.initial_erl_db,
+            run: None,
+            decided: false,
+            verdict: Verdict::Silence,
+        })
+    }
+
+    /// The policy in use.
+    pub fn policy(&self) -> &BargeInPolicy {
+        &self.policy
+    }
+
+    /// Replaces the policy (a dialplan step changed it); the ERL estimate
+    /// and echo history are kept.
+    pub fn set_policy(&mut self, policy: BargeInPolicy) -> Result<(), VadError> {
+        policy.validate()?;
+        self.min_frames = frames_for(policy.min_speech);
+        self.tail_frames = frames_for(policy.echo_tail) as usize;
+        self.erl_db = self.erl_db.min(policy.max_erl_db);
+        self.policy = policy;
+        Ok(())
+    }
+
+    /// The current echo return loss estimate, in dB.
+    pub fn erl_db(&self) -> f32 {
+        self.erl_db
+    }
+
+    /// How the last frame was judged.
+    pub fn verdict(&self) -> Verdict {
+        self.verdict
+    }
+
+    /// The expected echo level now: the loudest frame played within the
+    /// echo tail, less the ERL.
+    fn reference_dbfs(&self) -> f32 {
+        self.played.iter().copied().fold(SILENCE_DBFS, f32::max)
+    }
+
+    /// Feeds one tick: the caller's frame (after the jitter buffer) and the
+    /// level of what kefu played in the same tick. Returns an interrupt at
+    /// most once per stretch of playout.
+    pub fn push(&mut self, now: Instant, frame: &Frame) -> Option<Decision> {
+        let played = frame.played_dbfs.map(level);
+        if self.played.len() >= self.tail_frames {
+            self.played.pop_front();
+        }
+        self.played.push_back(played.unwrap_or(SILENCE_DBFS));
+
+        let caller = level(frame.caller_dbfs);
+        let reference = self.reference_dbfs();
+        let echo_ceiling = reference - self.erl_db + self.policy.echo_margin_db;
+        let speechy = sanitize(frame.speech_prob) >= self.policy.threshold
+            && caller >= self.policy.min_level_dbfs;
+        let explained = reference > SILENCE_DBFS && caller < echo_ceiling;
+        if explained && reference >= MIN_REFERENCE_DBFS {
+            self.adapt(reference - caller);
+        }
+        self.verdict = match (speechy, explained) {
+            (false, _) => Verdict::Silence,
+            (true, true) => Verdict::Echo,
+            (true, false) => Verdict::Speech,
+        };
+
+        if played.is_none() {
+            // Nothing to interrupt; the next prompt may be interrupted again.
+            self.run = None;
+            self.decided = false;
+            return None;
+        }
+        if self.verdict != Verdict::Speech || !self.policy.enabled {
+            self.run = None;
+            return None;
+        }
+        let (onset, n) = match self.run {
+            Some((onset, n)) => (onset, n.saturating_add(1)),
+            None => (now, 1),
+        };
+        self.run = Some((onset, n));
+        if n >= self.min_frames && !self.decided {
+            self.decided = true;
+            return Some(Decision::Interrupt { onset, at: now });
+        }
+        None
+    }
+
+    fn adapt(&mut self, loss_db: f32) {
+        let loss = loss_db.clamp(0.0, self.policy.max_erl_db);
+        let rate = if loss > self.erl_db {
+            ERL_RISE
+        } else {
+            ERL_FALL
+        };
+        let erl = self.erl_db + (loss - self.erl_db) * rate;
+        if erl.is_finite() {
+            self.erl_db = erl.clamp(0.0, self.policy.max_erl_db);
+        }
+    }
+}
+
+/// A level from an untrusted source: NaN and anything below the floor is
+/// silence, anything above 0 dBFS is clipped.
+fn level(db: f32) -> f32 {
+    if db.is_nan() {
+        SILENCE_DBFS
+    } else {
+        db.clamp(SILENCE_DBFS, 0.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BOT: f32 = -15.0;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    fn at(t0: Instant, i: usize) -> Instant {
+        t0 + FRAME * i as u32
+    }
+
+    /// The caller's stream while the bot plays at `BOT`: echo at `erl` dB
+    /// below it, plus speech at `speech` dBFS during frames `from..to`.
+    fn run(
+        b: &mut BargeIn,
+        t0: Instant,
+        frames: usize,
+        echo_loss: Option<f32>,
+        speech: Option<(f32, usize, usize)>,
+    ) -> Vec<(usize, Decision)> {
+        let mut out = Vec::new();
+        for i in 0..frames {
+            let echo = echo_loss.map_or(SILENCE_DBFS, |l| BOT - l);
+            let (caller, prob) = match speech {
+                Some((lvl, from, to)) if (from..to).contains(&i) => (sum_db(echo, lvl), 0.95),
+                // An echo of speech-like audio looks like speech to the VAD.
+                _ if echo_loss.is_some() => (echo, 0.9),
+                _ => (SILENCE_DBFS, 0.0),
+            };
+            let f = Frame {
+                speech_prob: prob,
+                caller_dbfs: caller,
+                played_dbfs: Some(BOT),
+            };
+            if let Some(d) = b.push(at(t0, i), &f) {
+                out.push((i, d));
+            }
+        }
+        out
+    }
+
+    /// Level of two uncorrelated signals summed.
+    fn sum_db(a: f32, b: f32) -> f32 {
+        10.0 * (10f32.powf(a / 10.0) + 10f32.powf(b / 10.0)).log10()
+    }
+
+    fn barge() -> BargeIn {
+        BargeIn::new(BargeInPolicy::default()).expect("defaults are valid")
+    }
+
+    #[test]
+    fn validation_names_the_setting() {
+        let d = BargeInPolicy::default();
+        let key = |p: BargeInPolicy| match p.validate() {
+            Err(VadError::Config { key, .. }) => key,
+            Ok(()) => "ok",
+        };
+        assert_eq!(key(d), "ok");
+        assert_eq!(
+            key(BargeInPolicy {
+                min_speech: ms(0),
+                ..d
+            }),
+            "min_speech"
+        );
+        assert_eq!(
+            key(BargeInPolicy {
+                echo_tail: ms(9_000),
+                ..d
+            }),
+            "echo_tail"
+        );
+        assert_eq!(
+            key(BargeInPolicy {
+                threshold: f32::NAN,
+                ..d
+            }),
+            "threshold"
+        );
+        assert_eq!(
+            key(BargeInPolicy {
+                echo_margin_db: -1.0,
+                ..d
+            }),
+            "echo_margin_db"
+        );
+        assert_eq!(
+            key(BargeInPolicy {
+                initial_erl_db: 40.0,
+                ..d
+            }),
+            "initial_erl_db"
+        );
+        assert_eq!(
+            key(BargeInPolicy {
+                min_level_dbfs: f32::INFINITY,
+                ..d
+            }),
+            "min_level_dbfs"
+        );
+        assert!(BargeIn::new(BargeInPolicy {
+            max_erl_db: 99.0,
+            ..d
+        })
+        .is_err());
+    }
+
+    #[test]
+    fn a_200_ms_backchannel_does_not_interrupt() {
+        let t0 = Instant::now();
+        let mut b = barge();
+        let ev = run(&mut b, t0, 100, None, Some((-15.0, 20, 30)));
+        assert!(ev.is_empty(), "{ev:?}");
+    }
+
+    #[test]
+    fn speech_of_400_ms_interrupts_once_within_min_speech() {
+        let t0 = Instant::now();
+        let mut b = barge();
+        let ev = run(&mut b, t0, 100, None, Some((-15.0, 20, 40)));
+        // 280 ms = 14 frames: decided on the 14th speech frame.
+        let want = Decision::Interrupt {
+            onset: at(t0, 20),
+            at: at(t0, 33),
+        };
+        assert_eq!(ev, vec![(33, want)]);
+    }
+
+    #[test]
+    fn echo_10_db_below_the_bot_does_not_interrupt() {
+        let t0 = Instant::now();
+        let mut b = barge();
+        let ev = run(&mut b, t0, 500, Some(10.0), None);
+        assert!(ev.is_empty(), "{ev:?}");
+        assert_eq!(b.verdict(), Verdict::Echo);
+        // The estimate learnt the line: close to, never above, 10 dB.
+        assert!(b.erl_db() > 9.0 && b.erl_db() <= 10.001, "{}", b.erl_db());
+    }
+
+    #[test]
+    fn loud_caller_over_the_bot_and_its_echo_interrupts() {
+        let t0 = Instant::now();
+        let mut b = barge();
+        let ev = run(&mut b, t0, 200, Some(10.0), Some((-12.0, 100, 150)));
+        assert_eq!(ev.len(), 1, "{ev:?}");
+        assert!(matches!(ev[0].1, Decision::Interrupt { onset, .. } if onset == at(t0, 100)));
+    }
+
+    #[test]
+    fn a_learnt_quiet_echo_lets_quieter_callers_through() {
+        let t0 = Instant::now();
+        // A caller 8 dB under the bot: on a line echoing at 6 dB (G.168's
+        // worst case) that is indistinguishable from echo; on a line
+        // echoing at 20 dB it is clearly the caller.
+        let mut loud_line = barge();
+        run(&mut loud_line, t0, 300, Some(6.0), None);
+        let ev = run(&mut loud_line, t0, 60, Some(6.0), Some((BOT - 8.0, 10, 60)));
+        assert!(ev.is_empty(), "{ev:?}");
+        let mut quiet_line = barge();
+        run(&mut quiet_line, t0, 300, Some(20.0), None);
+        assert!(quiet_line.erl_db() > 17.0, "{}", quiet_line.erl_db());
+        let ev = run(
+            &mut quiet_line,
+            t0,
+            60,
+            Some(20.0),
+            Some((BOT - 8.0, 10, 60)),
+        );
+        assert_eq!(ev.len(), 1, "{ev:?}");
+    }
+
+    #[test]
+    fn nothing_playing_nothing_to_interrupt_then_rearms() {
+        let t0 = Instant::now();
+        let mut b = barge();
+        let talk = |played| Frame {
+            speech_prob: 0.9,
+            caller_dbfs: -15.0,
+            played_dbfs: played,
+        };
+        for i in 0..30 {
+            assert_eq!(b.push(at(t0, i), &talk(None)), None);
+        }
+        // Echo tail: a loud caller right after playback starts is judged
+        // against a reference the bot's playout just set.
+        let mut decisions = 0;
+        for i in 30..100 {
+            decisions += usize::from(b.push(at(t0, i), &talk(Some(-30.0))).is_some());
+        }
+        assert_eq!(decisions, 1);
+        b.push(at(t0, 100), &talk(None));
+        let mut again = 0;
+        for i in 101..130 {
+            again += usize::from(b.push(at(t0, i), &talk(Some(-30.0))).is_some());
+        }
+        assert_eq!(again, 1);
+    }
+
+    #[test]
+    fn disabled_never_interrupts() {
+        let t0 = Instant::now();
+        let mut b = BargeIn::new(BargeInPolicy {
+            enabled: false,
+            ..BargeInPolicy::default()
+        })
+        .expect("valid");
+        assert!(run(&mut b, t0, 200, None, Some((-6.0, 10, 200))).is_empty());
+    }
+
+    #[test]
+    fn quiet_caller_below_the_floor_is_silence() {
+        let t0 = Instant::now();
+        let mut b = barge();
+        assert!(run(&mut b, t0, 200, None, Some((-50.0, 10, 200))).is_empty());
+        assert_eq!(b.verdict(), Verdict::Silence);
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn frame() -> impl Strategy<Value = Frame> {
+            (
+                prop_oneof![Just(0.0f32), Just(0.9f32), any::<f32>()],
+                prop_oneof![-96.0f32..0.0, any::<f32>()],
+                prop::option::of(prop_oneof![-96.0f32..0.0, any::<f32>()]),
+            )
+                .prop_map(|(speech_prob, caller_dbfs, played_dbfs)| Frame {
+                    speech_prob,
+                    caller_dbfs,
+                    played_dbfs,
+                })
+        }
+
+        proptest! {
+            #[test]
+            fn one_interrupt_per_playout_and_only_after_min_speech(
+                frames in prop::collection::vec(frame(), 0..400)
+            ) {
+                let t0 = Instant::now();
+                let mut b = barge();
+                let mut since_idle = 0usize;
+                for (i, f) in frames.iter().enumerate() {
+                    let d = b.push(at(t0, i), f);
+                    prop_assert!(b.erl_db().is_finite());
+                    prop_assert!((0.0..=30.0).contains(&b.erl_db()));
+                    if f.played_dbfs.is_none() {
+                        prop_assert_eq!(d, None);
+                        since_idle = 0;
+                        continue;
+                    }
+                    if let Some(Decision::Interrupt { onset, at: when }) = d {
+                        since_idle += 1;
+                        prop_assert_eq!(since_idle, 1);
+                        prop_assert_eq!(when, at(t0, i));
+                        prop_assert!(when - onset >= ms(260));
+                    }
+                }
+            }
+        }
+    }
+}
