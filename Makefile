@@ -3,19 +3,23 @@ CARGO ?= cargo
 KEFU_BIN ?= target/release/kefu
 export KEFU_BIN
 
-.PHONY: run test deps build release lint unit sip-tests torture scenarios baresip bench
+.PHONY: run test deps models build release lint unit sip-tests torture scenarios baresip bench
 
 ## Build and start the agent on the bundled default dialplan.
-run: release
+run: models release
 	$(KEFU_BIN) serve $(ARGS)
 
 ## Everything CI checks: format, lints, unit/property/simulation tests,
 ## SIPp scenarios, the RFC 4475 torture suite and a baresip call.
-test: deps lint unit sip-tests
+test: deps models lint unit sip-tests
 
 ## System packages the tests use (SIPp, baresip, sox, espeak-ng), when missing.
 deps:
 	bash sip-test/deps.sh
+
+## Models and ONNX Runtime (models/manifest.tsv): fetched, converted and verified when missing.
+models:
+	bash models/fetch.sh
 
 release:
 	$(CARGO) build --release --locked --bin kefu
