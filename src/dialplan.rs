@@ -66,6 +66,22 @@ struct Raw {
     answer_after_ms: Option<u64>,
     #[serde(default)]
     digits: RawDigits,
+    /// Generated prompts: a tone, two tones, or silence.
+    #[serde(default)]
+    tones: std::collections::BTreeMap<String, RawTone>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTone {
+    /// Frequency in Hz; absent for silence.
+    freq: Option<u32>,
+    /// Second frequency for a dual tone (like a DTMF key).
+    freq2: Option<u32>,
+    /// Length in milliseconds.
+    ms: u64,
+    /// Level of each tone in dBFS (default -12).
+    level_dbfs: Option<f32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -160,7 +176,45 @@ fn parse(file: &str, text: &str) -> Result<Raw, DialplanError> {
     Ok(raw)
 }
 
-fn build(source: String, raw: Raw, prompts: Prompts) -> Result<Loaded, DialplanError> {
+/// Renders the `[tones]` table into prompts (8 kHz), replacing WAV prompts of
+/// the same name.
+fn add_tones(source: &str, raw: &Raw, prompts: &mut Prompts) -> Result<(), DialplanError> {
+    use kefu_core::media::tone::{Tone, ToneGenerator};
+    for (name, t) in &raw.tones {
+        let bad = |message: String| DialplanError::Syntax {
+            file: source.to_string(),
+            line: 0,
+            message: format!("tones.{name}: {message}"),
+        };
+        if t.ms == 0 || t.ms > 60_000 {
+            return Err(bad(format!("ms = {} is outside 1..=60000", t.ms)));
+        }
+        let level_dbfs = t.level_dbfs.unwrap_or(-12.0);
+        if !(-96.0..=0.0).contains(&level_dbfs) {
+            return Err(bad(format!("level_dbfs = {level_dbfs} is outside -96..=0")));
+        }
+        for f in [t.freq, t.freq2].into_iter().flatten() {
+            if !(20..=3900).contains(&f) {
+                return Err(bad(format!(
+                    "{f} Hz is outside 20..=3900 (8 kHz telephone audio)"
+                )));
+            }
+        }
+        let tone = match (t.freq, t.freq2) {
+            (None, None) => Tone::Silence,
+            (Some(freq), None) => Tone::Sine { freq, level_dbfs },
+            (Some(f1), Some(f2)) => Tone::Dual { f1, f2, level_dbfs },
+            (None, Some(_)) => return Err(bad("freq2 needs freq".into())),
+        };
+        let mut samples = vec![0i16; (t.ms * 8) as usize];
+        ToneGenerator::new(tone, Hz(8000)).fill(&mut samples);
+        prompts.insert(name, samples);
+    }
+    Ok(())
+}
+
+fn build(source: String, raw: Raw, mut prompts: Prompts) -> Result<Loaded, DialplanError> {
+    add_tones(&source, &raw, &mut prompts)?;
     let d = DigitSettings::default();
     let terminator = match raw.digits.terminator.as_deref() {
         None => d.terminator,
@@ -247,4 +301,57 @@ pub fn decode_wav<R: std::io::Read>(file: &str, r: R) -> Result<Vec<i16>, Dialpl
         return Ok(mono);
     }
     resample(Hz(spec.sample_rate), Hz(8000), &mono).map_err(|e| bad(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, text: &str) -> PathBuf {
+        std::fs::create_dir_all(dir.join("prompts")).expect("mkdir");
+        let p = dir.join("plan.toml");
+        std::fs::write(&p, text).expect("write");
+        p
+    }
+
+    #[test]
+    fn bundled_default_loads_all_prompts() {
+        let plan = load("default").expect("default");
+        assert_eq!(plan.prompts.len(), 20);
+        assert_eq!(plan.digits.terminator, '#');
+    }
+
+    #[test]
+    fn tones_become_prompts() {
+        let dir = tempfile::tempdir().expect("dir");
+        let p = write(
+            dir.path(),
+            "kind = \"digits\"\n[tones]\ngreeting = { freq = 440, ms = 500 }\n\
+             beep = { freq = 697, freq2 = 1209, ms = 100, level_dbfs = -6.0 }\n\
+             pause = { ms = 250 }\n",
+        );
+        let plan = load(p.to_str().expect("utf8")).expect("load");
+        assert_eq!(plan.prompts.names(), ["beep", "greeting", "pause"]);
+        match plan.prompts.source("greeting") {
+            Some(kefu_core::playout::Source::Pcm { samples, .. }) => {
+                assert_eq!(samples.len(), 4000);
+                assert!(samples.iter().any(|s| s.abs() > 1000));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_tone_is_a_clear_error() {
+        let dir = tempfile::tempdir().expect("dir");
+        let p = write(
+            dir.path(),
+            "kind = \"digits\"\n[tones]\nhigh = { freq = 6000, ms = 100 }\n",
+        );
+        let e = load(p.to_str().expect("utf8")).expect_err("6 kHz");
+        assert!(e.to_string().contains("tones.high: 6000 Hz"), "{e}");
+        let p = write(dir.path(), "kind = \"speech\"\n");
+        let e = load(p.to_str().expect("utf8")).expect_err("kind");
+        assert!(e.to_string().contains("unknown dialplan kind"), "{e}");
+    }
 }

@@ -13,6 +13,7 @@
 //! - [`serve`], wires it all together (the `serve` command).
 
 pub mod api;
+pub mod cli;
 pub mod config;
 pub mod dialplan;
 #[cfg(feature = "speech")]
@@ -20,3 +21,4 @@ pub mod engines;
 pub mod runtime;
 pub mod serve;
 pub mod signalling;
+pub mod wav;

@@ -46,6 +46,21 @@ enum Cmd {
         #[arg(long)]
         log_pii: bool,
     },
+    /// Print the text of a recording (any WAV, 8 kHz µ-law included).
+    #[cfg(feature = "speech")]
+    Transcribe {
+        /// The WAV file.
+        file: PathBuf,
+        /// Language code (en, zh, …) or auto.
+        #[arg(long, default_value = "en")]
+        language: String,
+        /// Whisper model: base-q8_0, base, tiny.en, or a ggml file.
+        #[arg(long, default_value = kefu::cli::transcribe::DEFAULT_MODEL)]
+        model: String,
+    },
+    /// Speak a text into a WAV file (Piper voice, or espeak-ng).
+    #[cfg(feature = "speech")]
+    Say(kefu::cli::say::SayArgs),
     /// Validate a configuration file and exit.
     CheckConfig {
         /// The file.
@@ -56,6 +71,14 @@ enum Cmd {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        #[cfg(feature = "speech")]
+        Cmd::Transcribe {
+            file,
+            language,
+            model,
+        } => ExitCode::from(kefu::cli::transcribe::run(&file, &language, &model)),
+        #[cfg(feature = "speech")]
+        Cmd::Say(args) => kefu::cli::say::run(&args),
         Cmd::CheckConfig { config } => match Settings::load(Some(&config), &Overrides::default()) {
             Ok(_) => {
                 println!("{}: ok", config.display());

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use kefu_core::media::resample::Resampler;
 use kefu_core::media::Hz;
-use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState};
+use whisper_rs::{
+    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
+};
 
 use super::asr::{AsrError, AsrOptions, Audio, Recognizer, Transcript};
 
@@ -37,7 +39,9 @@ pub struct WhisperConfig {
 impl Default for WhisperConfig {
     fn default() -> Self {
         WhisperConfig {
-            workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            workers: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
             threads: 1,
             sized_window: true,
         }
@@ -54,7 +58,9 @@ pub struct WhisperRecognizer {
 
 impl std::fmt::Debug for WhisperRecognizer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WhisperRecognizer").field("config", &self.config).finish()
+        f.debug_struct("WhisperRecognizer")
+            .field("config", &self.config)
+            .finish()
     }
 }
 
@@ -66,7 +72,10 @@ impl WhisperRecognizer {
             return Err(AsrError::ModelMissing { path: shown });
         }
         whisper_rs::install_logging_hooks();
-        let load = |reason: String| AsrError::Load { path: shown.clone(), reason };
+        let load = |reason: String| AsrError::Load {
+            path: shown.clone(),
+            reason,
+        };
         let ctx = WhisperContext::new_with_params(path, WhisperContextParameters::default())
             .map_err(|e| load(e.to_string()))?;
         let workers = config.workers.max(1);
@@ -220,7 +229,10 @@ mod tests {
     #[test]
     fn markers_are_dropped() {
         assert_eq!(clean(" [BLANK_AUDIO]"), "");
-        assert_eq!(clean(" Hello there. (coughs) Bye [MUSIC]"), "Hello there. Bye");
+        assert_eq!(
+            clean(" Hello there. (coughs) Bye [MUSIC]"),
+            "Hello there. Bye"
+        );
     }
 
     #[test]
@@ -232,16 +244,28 @@ mod tests {
     #[test]
     fn short_audio_is_padded_and_resampled() {
         let samples = vec![1000i16; 800];
-        let f = to_whisper_input(Audio { samples: &samples, rate: 8000 }).expect("input");
+        let f = to_whisper_input(Audio {
+            samples: &samples,
+            rate: 8000,
+        })
+        .expect("input");
         assert!(f.len() >= 16_000);
-        assert!(to_whisper_input(Audio { samples: &samples, rate: 7 }).is_err());
+        assert!(to_whisper_input(Audio {
+            samples: &samples,
+            rate: 7
+        })
+        .is_err());
     }
 
     #[test]
     fn missing_model_names_the_file_and_the_fix() {
-        let e = WhisperRecognizer::load(Path::new("/nonexistent/ggml.bin"), WhisperConfig::default())
-            .expect_err("missing");
+        let e =
+            WhisperRecognizer::load(Path::new("/nonexistent/ggml.bin"), WhisperConfig::default())
+                .expect_err("missing");
         let m = e.to_string();
-        assert!(m.contains("/nonexistent/ggml.bin") && m.contains("make models"), "{m}");
+        assert!(
+            m.contains("/nonexistent/ggml.bin") && m.contains("make models"),
+            "{m}"
+        );
     }
 }

@@ -1,0 +1,76 @@
+//! `kefu transcribe` with the real Whisper models on telephone audio
+//! (8 kHz µ-law WAV). The models come from `make models`; `make test` fetches
+//! them first. Set KEFU_SKIP_MODEL_TESTS=1 to skip where they cannot be had.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn models_present(model: &str) -> bool {
+    let p = root()
+        .join("models/whisper")
+        .join(format!("ggml-{model}.bin"));
+    if p.is_file() {
+        return true;
+    }
+    if std::env::var_os("KEFU_SKIP_MODEL_TESTS").is_some() {
+        eprintln!(
+            "skipped: {} missing and KEFU_SKIP_MODEL_TESTS is set",
+            p.display()
+        );
+        return false;
+    }
+    panic!(
+        "{} is missing: run `make models` (or set KEFU_SKIP_MODEL_TESTS=1)",
+        p.display()
+    );
+}
+
+fn transcribe(file: &str, model: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_kefu"))
+        .current_dir(root())
+        .args(["transcribe", file, "--model", model])
+        .output()
+        .expect("run kefu transcribe");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "kefu transcribe failed: {stderr}");
+    String::from_utf8_lossy(&out.stdout).to_lowercase()
+}
+
+fn words_found(text: &str, words: &[&str]) -> usize {
+    words.iter().filter(|w| text.contains(*w)).count()
+}
+
+#[test]
+fn default_model_transcribes_ulaw_phone_audio() {
+    if !models_present("base-q8_0") {
+        return;
+    }
+    // "Hello, this is a test call. One two three. Thank you, goodbye."
+    let text = transcribe("sip-test/audio/speech-8k-ulaw.wav", "base-q8_0");
+    let words = ["hello", "test call", "thank you", "goodbye"];
+    assert!(words_found(&text, &words) >= 3, "heard: {text:?}");
+}
+
+#[test]
+fn missing_file_and_bad_wav_are_clear_errors() {
+    let out = Command::new(env!("CARGO_BIN_EXE_kefu"))
+        .args(["transcribe", "/nonexistent.wav"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent.wav"));
+    let dir = tempfile::tempdir().expect("dir");
+    let bad = dir.path().join("bad.wav");
+    std::fs::write(&bad, b"not a wav at all").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_kefu"))
+        .arg("transcribe")
+        .arg(&bad)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a WAV file"));
+}
