@@ -24,6 +24,23 @@ pub struct Loaded {
     pub answer_after: Duration,
     /// Prompts at 8 kHz.
     pub prompts: Prompts,
+    /// Speech settings, for a speech dialplan.
+    pub speech: Option<SpeechPlan>,
+}
+
+/// What a speech dialplan needs beyond the dialogue: engines and voice.
+#[derive(Debug, Clone)]
+pub struct SpeechPlan {
+    /// The dialogue's settings.
+    pub dialogue: kefu_core::dialogue::speech::Settings,
+    /// Endpointing and barge-in.
+    pub voice: kefu_core::call::voice::VoiceSettings,
+    /// ASR language (ISO 639-1, or auto).
+    pub language: String,
+    /// TTS voice: a Piper voice name, an .onnx path, or espeak:VOICE.
+    pub tts_voice: String,
+    /// Whisper model name or file.
+    pub asr_model: String,
 }
 
 /// A dialplan that cannot be used; whose fault: the operator's.
@@ -69,6 +86,34 @@ struct Raw {
     /// Generated prompts: a tone, two tones, or silence.
     #[serde(default)]
     tones: std::collections::BTreeMap<String, RawTone>,
+    /// The speech dialplan's settings (kind = "speech").
+    speech: Option<RawSpeech>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSpeech {
+    language: Option<String>,
+    voice: Option<String>,
+    model: Option<String>,
+    greeting: Option<String>,
+    default_reply: Option<String>,
+    goodbye: Option<String>,
+    goodbye_words: Option<Vec<String>>,
+    no_input: Option<String>,
+    max_no_input: Option<u32>,
+    fallback_prompt: Option<String>,
+    barge_in: Option<bool>,
+    end_of_speech_ms: Option<u64>,
+    #[serde(default)]
+    answers: Vec<RawAnswer>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAnswer {
+    keywords: Vec<String>,
+    answer: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -94,6 +139,7 @@ struct RawDigits {
 }
 
 const DEFAULT_TOML: &str = include_str!("../dialplans/default.toml");
+const SPEECH_TOML: &str = include_str!("../dialplans/speech.toml");
 
 macro_rules! bundled {
     ($($name:literal),* $(,)?) => {
@@ -106,6 +152,7 @@ const DEFAULT_PROMPTS: &[(&str, &[u8])] = bundled!(
     "you-entered",
     "goodbye",
     "no-input",
+    "sorry",
     "digit-0",
     "digit-1",
     "digit-2",
@@ -126,14 +173,19 @@ const DEFAULT_PROMPTS: &[(&str, &[u8])] = bundled!(
 
 /// Loads `name_or_file`: `default`, or a path to a dialplan TOML file.
 pub fn load(name_or_file: &str) -> Result<Loaded, DialplanError> {
-    if name_or_file == "default" {
-        let raw = parse("default", DEFAULT_TOML)?;
+    if name_or_file == "default" || name_or_file == "speech" {
+        let text = if name_or_file == "speech" {
+            SPEECH_TOML
+        } else {
+            DEFAULT_TOML
+        };
+        let raw = parse(name_or_file, text)?;
         let mut prompts = Prompts::new();
         for (name, bytes) in DEFAULT_PROMPTS {
             let file = format!("default/prompts/{name}.wav");
             prompts.insert(name, decode_wav(&file, std::io::Cursor::new(*bytes))?);
         }
-        return build("default".into(), raw, prompts);
+        return build(name_or_file.into(), raw, prompts);
     }
     let path = PathBuf::from(name_or_file);
     let file = path.display().to_string();
@@ -163,12 +215,12 @@ fn parse(file: &str, text: &str) -> Result<Raw, DialplanError> {
             .unwrap_or(0),
         message: e.message().trim().to_string(),
     })?;
-    if raw.kind != "digits" {
+    if raw.kind != "digits" && raw.kind != "speech" {
         return Err(DialplanError::Syntax {
             file: file.to_string(),
             line: 0,
             message: format!(
-                "kind: unknown dialplan kind {:?} (this version has: digits)",
+                "kind: unknown dialplan kind {:?} (this version has: digits, speech)",
                 raw.kind
             ),
         });
@@ -213,8 +265,69 @@ fn add_tones(source: &str, raw: &Raw, prompts: &mut Prompts) -> Result<(), Dialp
     Ok(())
 }
 
+fn speech_plan(source: &str, raw: &Raw) -> Result<Option<SpeechPlan>, DialplanError> {
+    use kefu_core::dialogue::speech::{ReplyRule, Settings};
+    if raw.kind != "speech" {
+        return Ok(None);
+    }
+    let empty = RawSpeech {
+        language: None,
+        voice: None,
+        model: None,
+        greeting: None,
+        default_reply: None,
+        goodbye: None,
+        goodbye_words: None,
+        no_input: None,
+        max_no_input: None,
+        fallback_prompt: None,
+        barge_in: None,
+        end_of_speech_ms: None,
+        answers: Vec::new(),
+    };
+    let r = raw.speech.as_ref().unwrap_or(&empty);
+    let d = Settings::default();
+    let dialogue = Settings {
+        greeting: r.greeting.clone().unwrap_or(d.greeting),
+        replies: r
+            .answers
+            .iter()
+            .map(|a| ReplyRule {
+                keywords: a.keywords.clone(),
+                answer: a.answer.clone(),
+            })
+            .collect(),
+        default_reply: r.default_reply.clone().unwrap_or(d.default_reply),
+        goodbye_words: r.goodbye_words.clone().unwrap_or(d.goodbye_words),
+        goodbye: r.goodbye.clone().unwrap_or(d.goodbye),
+        no_input_prompt: r.no_input.clone().unwrap_or(d.no_input_prompt),
+        max_no_input: r.max_no_input.unwrap_or(d.max_no_input),
+        fallback_prompt: r.fallback_prompt.clone().unwrap_or(d.fallback_prompt),
+    };
+    let mut voice = kefu_core::call::voice::VoiceSettings::default();
+    if let Some(b) = r.barge_in {
+        voice.barge_in.enabled = b;
+    }
+    if let Some(ms) = r.end_of_speech_ms {
+        voice.endpoint.end_hangover = Duration::from_millis(ms);
+    }
+    voice.validate().map_err(|e| DialplanError::Syntax {
+        file: source.to_string(),
+        line: 0,
+        message: format!("speech: {e}"),
+    })?;
+    Ok(Some(SpeechPlan {
+        dialogue,
+        voice,
+        language: r.language.clone().unwrap_or_else(|| "en".into()),
+        tts_voice: r.voice.clone().unwrap_or_else(|| "en_US-joe-medium".into()),
+        asr_model: r.model.clone().unwrap_or_else(|| "base-q8_0".into()),
+    }))
+}
+
 fn build(source: String, raw: Raw, mut prompts: Prompts) -> Result<Loaded, DialplanError> {
     add_tones(&source, &raw, &mut prompts)?;
+    let speech = speech_plan(&source, &raw)?;
     let d = DigitSettings::default();
     let terminator = match raw.digits.terminator.as_deref() {
         None => d.terminator,
@@ -247,6 +360,7 @@ fn build(source: String, raw: Raw, mut prompts: Prompts) -> Result<Loaded, Dialp
         answer_after: Duration::from_millis(raw.answer_after_ms.unwrap_or(300).min(60_000)),
         source,
         prompts,
+        speech,
     })
 }
 
@@ -317,8 +431,13 @@ mod tests {
     #[test]
     fn bundled_default_loads_all_prompts() {
         let plan = load("default").expect("default");
-        assert_eq!(plan.prompts.len(), 20);
+        assert_eq!(plan.prompts.len(), 21);
+        assert!(plan.speech.is_none());
         assert_eq!(plan.digits.terminator, '#');
+        let speech = load("speech").expect("speech");
+        let sp = speech.speech.expect("speech settings");
+        assert_eq!(sp.language, "en");
+        assert_eq!(sp.dialogue.replies.len(), 2);
     }
 
     #[test]
@@ -350,7 +469,7 @@ mod tests {
         );
         let e = load(p.to_str().expect("utf8")).expect_err("6 kHz");
         assert!(e.to_string().contains("tones.high: 6000 Hz"), "{e}");
-        let p = write(dir.path(), "kind = \"speech\"\n");
+        let p = write(dir.path(), "kind = \"frobnicate\"\n");
         let e = load(p.to_str().expect("utf8")).expect_err("kind");
         assert!(e.to_string().contains("unknown dialplan kind"), "{e}");
     }

@@ -141,9 +141,11 @@ fn main() -> ExitCode {
 }
 
 fn init_logs(level: &str) {
-    let filter = std::env::var("KEFU_LOG").unwrap_or_else(|_| format!("{level},rsipstack=warn"));
-    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rsipstack=warn"));
+    let filter = std::env::var("KEFU_LOG")
+        .unwrap_or_else(|_| format!("{level},rsipstack=warn,whisper_rs=warn"));
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,rsipstack=warn,whisper_rs=warn")
+    });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)

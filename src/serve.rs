@@ -57,6 +57,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
                 },
                 answer_after: plan.answer_after,
                 digits: plan.digits.clone(),
+                speech: plan.speech.as_ref().map(|s| s.dialogue.clone()),
+                voice: plan.speech.as_ref().map(|s| s.voice).unwrap_or_default(),
                 seed: seed.wrapping_add(i as u64),
             };
             Engine::new(cfg, prompts.clone(), now)
@@ -68,7 +70,31 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     } else {
         media::Scheduling::Normal
     };
-    let handle = media::spawn(scheduling, engines, pool, up_tx, recorder, metrics.clone())?;
+    let speech = media::SpeechSlot::default();
+    let handle = media::spawn(
+        engines,
+        media::Shared {
+            scheduling,
+            pool,
+            up: up_tx,
+            recorder,
+            metrics: metrics.clone(),
+            speech: speech.clone(),
+            log_pii: settings.log_pii,
+        },
+    )?;
+    #[cfg(feature = "speech")]
+    if let Some(sp) = &plan.speech {
+        let pool = start_speech(sp, handle.clone())?;
+        let _ = speech.set(pool);
+    }
+    #[cfg(not(feature = "speech"))]
+    if plan.speech.is_some() {
+        anyhow::bail!(
+            "dialplan {} needs speech: build kefu with the `speech` feature",
+            plan.source
+        );
+    }
     let cancel = CancellationToken::new();
     let signalling =
         crate::signalling::start(&settings, handle, up_rx, metrics.clone(), cancel.clone()).await?;
@@ -93,6 +119,54 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_millis(300)).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Loads the recognizer and the voice a speech dialplan names and starts the
+/// pool that serves every call. A missing model stops start-up with the
+/// file and the command that fetches it.
+#[cfg(feature = "speech")]
+fn start_speech(
+    plan: &crate::dialplan::SpeechPlan,
+    media: media::MediaHandle,
+) -> anyhow::Result<crate::runtime::speech::SpeechPool> {
+    use crate::engines::asr::AsrOptions;
+    use crate::engines::whisper::{WhisperConfig, WhisperRecognizer};
+    let started = std::time::Instant::now();
+    let path = crate::cli::transcribe::whisper_model_path(&plan.asr_model);
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let asr = WhisperRecognizer::load(
+        &path,
+        WhisperConfig {
+            workers,
+            threads: 1,
+            sized_window: !plan.asr_model.starts_with("tiny"),
+        },
+    )?;
+    let tts = crate::engines::tts::open_voice(&plan.tts_voice)?;
+    // The first synthesis of a voice is slow (ONNX Runtime warms up): do it
+    // now, not on the first caller.
+    let _ = tts.synthesize_all("Hello.");
+    tracing::info!(
+        model = %path.display(),
+        voice = %plan.tts_voice,
+        ms = started.elapsed().as_millis() as u64,
+        "speech engines loaded"
+    );
+    let config = crate::runtime::speech::PoolConfig {
+        asr_workers: workers,
+        asr: AsrOptions {
+            language: plan.language.clone(),
+            deadline: Duration::from_secs(8),
+        },
+    };
+    Ok(crate::runtime::speech::SpeechPool::start(
+        Some(Arc::new(asr)),
+        Some(Arc::from(tts)),
+        config,
+        media,
+    )?)
 }
 
 async fn shutdown_signal() {

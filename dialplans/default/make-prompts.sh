@@ -9,6 +9,7 @@ say greeting "Welcome to kefu. Enter some digits, then press the pound key."
 say you-entered "You entered"
 say goodbye "Goodbye."
 say no-input "No digits were entered."
+say sorry "Sorry, something went wrong on my side. Please say that again."
 for d in 0 1 2 3 4 5 6 7 8 9; do
   words=(zero one two three four five six seven eight nine); say "digit-$d" "${words[$d]}"
 done

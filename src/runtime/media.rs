@@ -15,14 +15,26 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::Instant;
 
-use kefu_core::engine::{CallEvent, Command, EndReason, Output, SignalAction, SignalEvent};
+use kefu_core::engine::{
+    CallEvent, Command, EndReason, Output, SignalAction, SignalEvent, SpeechChunk, SpeechId,
+    TranscribeKind, UttId,
+};
 use kefu_core::sdp::LocalMedia;
 use kefu_core::{CallId, Engine, Input};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::metrics::Metrics;
 use super::ports::{PortPair, PortPool};
-use super::recorder::Job;
+use super::recorder::Job as RecordJob;
+#[cfg(feature = "speech")]
+use super::speech::SpeechPool;
+
+/// The speech pool, once started (absent without the `speech` feature).
+#[cfg(feature = "speech")]
+pub type SpeechSlot = Arc<std::sync::OnceLock<SpeechPool>>;
+/// The speech pool, once started (absent without the `speech` feature).
+#[cfg(not(feature = "speech"))]
+pub type SpeechSlot = ();
 
 /// A message to a media worker.
 #[derive(Debug)]
@@ -53,6 +65,49 @@ pub enum ToMedia {
         call: CallId,
         /// What to do.
         command: Command,
+    },
+    /// A transcription's result.
+    Transcript {
+        /// The call.
+        call: CallId,
+        /// The utterance.
+        utt: UttId,
+        /// The text, or why not.
+        result: Result<String, String>,
+    },
+    /// A piece of synthesized speech.
+    Speech {
+        /// The call.
+        call: CallId,
+        /// The request.
+        req: SpeechId,
+        /// The piece.
+        chunk: SpeechChunk,
+    },
+}
+
+/// Work for the speech pool, from a call's engine outputs.
+#[derive(Debug)]
+pub enum SpeechJob {
+    /// Transcribe caller audio.
+    Transcribe {
+        /// The call.
+        call: CallId,
+        /// The utterance.
+        utt: UttId,
+        /// Speculative or final.
+        kind: TranscribeKind,
+        /// 8 kHz mono.
+        audio: Vec<i16>,
+    },
+    /// Synthesize a reply.
+    Synthesize {
+        /// The call.
+        call: CallId,
+        /// The request.
+        req: SpeechId,
+        /// What to say.
+        text: String,
     },
 }
 
@@ -129,15 +184,36 @@ fn apply(scheduling: Scheduling) -> &'static str {
     }
 }
 
+/// What every media worker shares.
+#[derive(Debug)]
+pub struct Shared {
+    /// Scheduling of the worker threads.
+    pub scheduling: Scheduling,
+    /// The RTP port pool.
+    pub pool: Arc<PortPool>,
+    /// SIP actions and call ends, to signalling.
+    pub up: UnboundedSender<FromMedia>,
+    /// The recorder, when calls are recorded.
+    pub recorder: Option<Sender<RecordJob>>,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+    /// The speech pool, set once started.
+    pub speech: SpeechSlot,
+    /// Log transcript text at info level.
+    pub log_pii: bool,
+}
+
 /// Starts `engines.len()` workers.
-pub fn spawn(
-    scheduling: Scheduling,
-    engines: Vec<Engine>,
-    pool: Arc<PortPool>,
-    up: UnboundedSender<FromMedia>,
-    recorder: Option<Sender<Job>>,
-    metrics: Arc<Metrics>,
-) -> std::io::Result<MediaHandle> {
+pub fn spawn(engines: Vec<Engine>, shared: Shared) -> std::io::Result<MediaHandle> {
+    let Shared {
+        scheduling,
+        pool,
+        up,
+        recorder,
+        metrics,
+        speech,
+        log_pii,
+    } = shared;
     let mut workers = Vec::new();
     for (idx, engine) in engines.into_iter().enumerate() {
         let (tx, rx) = std::sync::mpsc::channel();
@@ -150,6 +226,8 @@ pub fn spawn(
             up: up.clone(),
             recorder: recorder.clone(),
             records: Vec::new(),
+            speech: speech.clone(),
+            log_pii,
             metrics: metrics.clone(),
             ticks: 0,
         };
@@ -172,8 +250,11 @@ struct Worker {
     last_send: HashMap<CallId, Instant>,
     pool: Arc<PortPool>,
     up: UnboundedSender<FromMedia>,
-    recorder: Option<Sender<Job>>,
+    recorder: Option<Sender<RecordJob>>,
     records: Vec<(CallId, kefu_core::engine::RecordEvent)>,
+    #[cfg_attr(not(feature = "speech"), allow(dead_code))]
+    speech: SpeechSlot,
+    log_pii: bool,
     metrics: Arc<Metrics>,
     ticks: u64,
 }
@@ -222,7 +303,7 @@ impl Worker {
             } => {
                 self.sockets.insert(call, ports);
                 if let Some(r) = &self.recorder {
-                    let _ = r.send(Job::Name {
+                    let _ = r.send(RecordJob::Name {
                         call,
                         file: record_as,
                     });
@@ -237,6 +318,20 @@ impl Worker {
             ToMedia::Signal { call, event } => {
                 self.engine.handle_input(Input::Signal { now, call, event })
             }
+            ToMedia::Transcript { call, utt, result } => {
+                self.engine.handle_input(Input::Transcript {
+                    now,
+                    call,
+                    utt,
+                    result,
+                })
+            }
+            ToMedia::Speech { call, req, chunk } => self.engine.handle_input(Input::Speech {
+                now,
+                call,
+                req,
+                chunk,
+            }),
             ToMedia::Command { call, command } => {
                 self.engine
                     .handle_input(Input::Command { now, call, command })
@@ -282,7 +377,7 @@ impl Worker {
             match self.engine.poll_output() {
                 Output::Timeout(t) => {
                     if let (Some(r), false) = (&self.recorder, self.records.is_empty()) {
-                        let _ = r.send(Job::Batch(std::mem::take(&mut self.records)));
+                        let _ = r.send(RecordJob::Batch(std::mem::take(&mut self.records)));
                     }
                     return t;
                 }
@@ -301,6 +396,28 @@ impl Worker {
                     }
                 }
                 Output::Event { call, event } => self.on_event(call, event),
+                Output::Transcribe {
+                    call,
+                    utt,
+                    kind,
+                    audio,
+                } => self.speech(SpeechJob::Transcribe {
+                    call,
+                    utt,
+                    kind,
+                    audio,
+                }),
+                Output::Synthesize { call, req, text } => {
+                    self.speech(SpeechJob::Synthesize { call, req, text })
+                }
+                Output::CancelSynthesis { call, req } => {
+                    #[cfg(feature = "speech")]
+                    if let Some(p) = self.speech.get() {
+                        p.cancel(call, req);
+                    }
+                    #[cfg(not(feature = "speech"))]
+                    let _ = (call, req);
+                }
             }
         }
     }
@@ -332,6 +449,9 @@ impl Worker {
                 tracing::info!(call = %call, "answered");
             }
             CallEvent::Digit(d) => tracing::debug!(call = %call, digit = %d, "digit"),
+            CallEvent::Heard(text) => self.log_line(call, "caller", &text),
+            CallEvent::Said(text) => self.log_line(call, "kefu", &text),
+            CallEvent::BargeIn => tracing::info!(call = %call, "barge-in"),
             CallEvent::Ended(reason) => {
                 if let Some(pair) = self.sockets.remove(&call) {
                     self.pool.give(pair);
@@ -345,6 +465,47 @@ impl Worker {
             }
         }
         self.publish_calls();
+    }
+
+    /// Hands a speech job to the pool; without a pool (or without the
+    /// engine it needs) the call's dialogue hears of the failure at once.
+    fn speech(&mut self, job: SpeechJob) {
+        #[cfg(feature = "speech")]
+        let job = match self.speech.get() {
+            Some(pool) => match pool.submit(job) {
+                Ok(()) => return,
+                Err(job) => job,
+            },
+            None => job,
+        };
+        let now = Instant::now();
+        match job {
+            SpeechJob::Transcribe { call, utt, .. } => {
+                self.engine.handle_input(Input::Transcript {
+                    now,
+                    call,
+                    utt,
+                    result: Err("no speech recognizer is loaded".into()),
+                })
+            }
+            SpeechJob::Synthesize { call, req, .. } => self.engine.handle_input(Input::Speech {
+                now,
+                call,
+                req,
+                chunk: SpeechChunk::Failed("no speech synthesizer is loaded".into()),
+            }),
+        }
+    }
+
+    /// A transcript line; its text is PII, shown at info level only with
+    /// `--log-pii`.
+    fn log_line(&self, call: CallId, who: &'static str, text: &str) {
+        if self.log_pii {
+            tracing::info!(call = %call, who, text, "transcript");
+        } else {
+            tracing::info!(call = %call, who, chars = text.chars().count(), "transcript");
+            tracing::debug!(call = %call, who, text, "transcript");
+        }
     }
 
     fn publish_calls(&self) {

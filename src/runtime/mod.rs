@@ -6,3 +6,5 @@ pub mod media;
 pub mod metrics;
 pub mod ports;
 pub mod recorder;
+#[cfg(feature = "speech")]
+pub mod speech;

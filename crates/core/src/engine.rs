@@ -12,8 +12,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::call::media::{Dropped, Received};
+use crate::call::voice::{Voice, VoiceSettings};
 use crate::call::{Call, CallSettings};
 use crate::dialogue::digits::{Digits, Settings as DigitSettings};
+use crate::dialogue::speech::{Settings as SpeechSettings, Speech};
+use crate::dialogue::Dialogue;
 use crate::playout::Prompts;
 use crate::sdp::{LocalCaps, LocalMedia};
 
@@ -39,8 +42,15 @@ pub struct Config {
     pub call: CallSettings,
     /// Ringing time before the engine answers.
     pub answer_after: Duration,
-    /// Settings of the built-in digits dialplan.
+    /// Settings of the built-in digits dialplan, used when `speech` is
+    /// `None`.
     pub digits: DigitSettings,
+    /// Settings of the built-in speech dialplan; when `Some`, every call
+    /// runs it (and listens and speaks) instead of the digits dialplan.
+    pub speech: Option<SpeechSettings>,
+    /// Listening and barge-in settings of speech calls (validate with
+    /// [`VoiceSettings::validate`]; invalid ones run with the defaults).
+    pub voice: VoiceSettings,
     /// Seed of the SSRC/sequence generator (RFC 3550 wants them random; a
     /// seed keeps simulations repeatable).
     pub seed: u64,
@@ -80,8 +90,58 @@ pub enum Input<'a> {
         /// What to do.
         command: Command,
     },
+    /// A transcription asked for with [`Output::Transcribe`] finished.
+    Transcript {
+        /// Current time.
+        now: Instant,
+        /// The call.
+        call: CallId,
+        /// The utterance.
+        utt: UttId,
+        /// The text, or why there is none (deadline, engine failure).
+        result: Result<String, String>,
+    },
+    /// Audio of a synthesis asked for with [`Output::Synthesize`].
+    Speech {
+        /// Current time.
+        now: Instant,
+        /// The call.
+        call: CallId,
+        /// The request.
+        req: SpeechId,
+        /// The next piece.
+        chunk: SpeechChunk,
+    },
     /// The deadline last returned in [`Output::Timeout`] has passed.
     Timeout(Instant),
+}
+
+/// An utterance of the caller, numbered within its call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UttId(pub u64);
+
+/// A synthesis request, numbered within its call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SpeechId(pub u64);
+
+/// A piece of synthesized speech, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpeechChunk {
+    /// Samples at the call's rate (8 kHz mono), one clause or part of one.
+    Audio(Vec<i16>),
+    /// The request is complete.
+    End,
+    /// The synthesizer failed; nothing more comes.
+    Failed(String),
+}
+
+/// Which transcription an [`Output::Transcribe`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TranscribeKind {
+    /// The utterance so far, at a pause: superseded if the caller goes on.
+    Speculative,
+    /// The whole utterance.
+    Final,
 }
 
 /// Signalling events the shell turns SIP into.
@@ -151,6 +211,36 @@ pub enum Output {
         call: CallId,
         /// What happened.
         event: CallEvent,
+    },
+    /// Transcribe this caller audio (8 kHz mono) and answer with
+    /// [`Input::Transcript`].
+    Transcribe {
+        /// The call.
+        call: CallId,
+        /// The utterance; a final transcription supersedes a speculative one
+        /// of the same id.
+        utt: UttId,
+        /// Speculative or final.
+        kind: TranscribeKind,
+        /// The audio.
+        audio: Vec<i16>,
+    },
+    /// Synthesize this text and answer with [`Input::Speech`] chunks.
+    Synthesize {
+        /// The call.
+        call: CallId,
+        /// The request.
+        req: SpeechId,
+        /// What to say.
+        text: String,
+    },
+    /// Stop a synthesis (the caller barged in, or the call ended); chunks
+    /// still in flight are dropped by the engine.
+    CancelSynthesis {
+        /// The call.
+        call: CallId,
+        /// The request.
+        req: SpeechId,
     },
     /// Nothing more now; call again with [`Input::Timeout`] at this time.
     Timeout(Instant),
@@ -241,6 +331,12 @@ pub enum CallEvent {
     Answered,
     /// The caller pressed a key.
     Digit(char),
+    /// What the caller said (final transcript of an utterance).
+    Heard(String),
+    /// What kefu said.
+    Said(String),
+    /// The caller interrupted kefu; its audio was flushed.
+    BargeIn,
     /// The call is over; the shell releases its ports and dialog.
     Ended(EndReason),
 }
@@ -329,6 +425,29 @@ impl Engine {
             } => self.on_rtp(now, call, rtcp, from, data),
             Input::Command { now, call, command } => self.on_command(now, call, command),
             Input::Timeout(now) => self.on_timeout(now),
+            // A late answer for an ended call is dropped.
+            Input::Transcript {
+                now,
+                call,
+                utt,
+                result,
+            } => {
+                if let Some(c) = self.calls.get_mut(&call) {
+                    c.on_transcript(now, utt, result, &mut self.out);
+                    self.reap();
+                }
+            }
+            Input::Speech {
+                now,
+                call,
+                req,
+                chunk,
+            } => {
+                if let Some(c) = self.calls.get_mut(&call) {
+                    c.on_speech(now, req, chunk, &mut self.out);
+                    self.reap();
+                }
+            }
         }
     }
 
@@ -376,7 +495,15 @@ impl Engine {
             return;
         }
         let ssrc = self.random();
-        let dialogue = Box::new(Digits::new(self.config.digits.clone()));
+        let dialogue: Box<dyn Dialogue> = match &self.config.speech {
+            Some(s) => Box::new(Speech::new(s.clone())),
+            None => Box::new(Digits::new(self.config.digits.clone())),
+        };
+        let voice = self.config.speech.as_ref().and_then(|_| {
+            Voice::new(id, self.config.voice)
+                .or_else(|_| Voice::new(id, VoiceSettings::default()))
+                .ok()
+        });
         match Call::offer(
             id,
             sdp,
@@ -390,6 +517,10 @@ impl Engine {
             now,
         ) {
             Ok(call) => {
+                let call = match voice {
+                    Some(v) => call.with_voice(v),
+                    None => call,
+                };
                 self.out.push_back(Output::Signal {
                     call: id,
                     action: SignalAction::Ringing,

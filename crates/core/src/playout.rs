@@ -5,6 +5,13 @@
 //! frame. Because kefu, not the peer, owns this clock, [`Playout::flush`]
 //! silences the agent within one frame (barge-in, DTMF interrupting a prompt).
 //!
+//! A [`Source::Stream`] (opened with [`Playout::open_stream`]) is audio that
+//! arrives while it plays: synthesized speech, chunk by chunk. Its chunks
+//! are [`Playout::append`]ed as they come; while it waits for the next one
+//! the agent plays silence and the stream still counts as playing (kefu has
+//! the floor, and nothing queued after it starts early). It finishes only
+//! once [`Playout::close`]d and drained.
+//!
 //! Not here: encoding (see [`crate::media::g711`]) and RTP timing (see
 //! [`crate::call`]).
 
@@ -31,6 +38,9 @@ pub enum Source {
         /// How long, in samples.
         samples: usize,
     },
+    /// Audio appended over time with [`Playout::append`] until
+    /// [`Playout::close`]; pushing it opens the stream.
+    Stream,
 }
 
 /// Reported when a queued source has been played to its end.
@@ -43,6 +53,14 @@ pub struct Finished {
 enum Active {
     Pcm { samples: Arc<[i16]>, pos: usize },
     Tone { gen: ToneGenerator, left: usize },
+    Stream,
+}
+
+/// The audio of an open stream not yet played.
+#[derive(Default)]
+struct Stream {
+    pending: VecDeque<i16>,
+    closed: bool,
 }
 
 /// Queue of sources played frame by frame.
@@ -52,6 +70,7 @@ pub struct Playout {
     current: Option<(u64, Active)>,
     next_id: u64,
     finished: Vec<Finished>,
+    streams: Vec<(u64, Stream)>,
 }
 
 impl std::fmt::Debug for Playout {
@@ -72,6 +91,7 @@ impl Playout {
             current: None,
             next_id: 1,
             finished: Vec::new(),
+            streams: Vec::new(),
         }
     }
 
@@ -79,15 +99,55 @@ impl Playout {
     pub fn push(&mut self, source: Source) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
+        if matches!(source, Source::Stream) {
+            self.streams.push((id, Stream::default()));
+        }
         self.queue.push_back((id, source));
         id
     }
 
-    /// Drops everything queued or playing; the next frame is silence.
-    /// Flushed sources are not reported as finished.
+    /// Queues an empty [`Source::Stream`] and returns its id.
+    pub fn open_stream(&mut self) -> u64 {
+        self.push(Source::Stream)
+    }
+
+    /// Appends samples to open stream `id`, queued or playing. Returns
+    /// false (and drops them) for a stream closed, finished or flushed.
+    pub fn append(&mut self, id: u64, samples: &[i16]) -> bool {
+        match self.stream_mut(id) {
+            Some(s) if !s.closed => {
+                s.pending.extend(samples.iter().copied());
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Marks stream `id` complete: it finishes once what it holds has
+    /// played. Returns false for an unknown (finished or flushed) stream.
+    pub fn close(&mut self, id: u64) -> bool {
+        match self.stream_mut(id) {
+            Some(s) => {
+                s.closed = true;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn stream_mut(&mut self, id: u64) -> Option<&mut Stream> {
+        self.streams
+            .iter_mut()
+            .find(|(i, _)| *i == id)
+            .map(|(_, s)| s)
+    }
+
+    /// Drops everything queued or playing, open streams included; the next
+    /// frame is silence. Flushed sources are not reported as finished.
     pub fn flush(&mut self) {
         self.queue.clear();
         self.current = None;
+        self.streams.clear();
     }
 
     /// True while anything is playing or queued.
@@ -128,10 +188,32 @@ impl Playout {
                     filled += n;
                     *left == 0
                 }
+                Active::Stream => {
+                    let id = *id;
+                    let Some(s) = self.streams.iter_mut().find(|(i, _)| *i == id) else {
+                        break;
+                    };
+                    let s = &mut s.1;
+                    let n = s.pending.len().min(out.len() - filled);
+                    for (o, v) in out[filled..filled + n].iter_mut().zip(s.pending.drain(..n)) {
+                        *o = v;
+                    }
+                    filled += n;
+                    if !s.closed && s.pending.is_empty() {
+                        // Waiting for the next chunk: silence, still ours.
+                        break;
+                    }
+                    let done = s.closed && s.pending.is_empty();
+                    if done {
+                        self.streams.retain(|(i, _)| *i != id);
+                    }
+                    done
+                }
             };
             if done {
-                self.finished.push(Finished { id: *id });
-                self.current = None;
+                if let Some((id, _)) = self.current.take() {
+                    self.finished.push(Finished { id });
+                }
             }
         }
         out[filled..].fill(0);
@@ -148,6 +230,7 @@ impl Playout {
                 gen: ToneGenerator::new(tone, self.rate),
                 left: samples,
             },
+            Source::Stream => Active::Stream,
         };
         self.current = Some((id, active));
         true
@@ -193,6 +276,51 @@ mod tests {
         assert!(!p.is_busy());
         assert!(!p.next_frame(&mut f));
         assert_eq!(f, [0; 160]);
+        assert!(p.take_finished().is_empty());
+    }
+
+    #[test]
+    fn a_stream_plays_chunks_as_they_come_and_finishes_when_closed() {
+        let mut p = Playout::new(Hz(8000));
+        let s = p.open_stream();
+        let after = p.push(pcm(160, 7));
+        let mut f = [9i16; 160];
+        // Nothing yet: silence, but the stream holds the floor.
+        assert!(p.next_frame(&mut f));
+        assert_eq!(f, [0; 160]);
+        assert!(p.append(s, &[3; 100]));
+        assert!(p.next_frame(&mut f));
+        assert_eq!(&f[..100], &[3; 100][..]);
+        assert_eq!(&f[100..], &[0; 60][..]);
+        assert!(p.take_finished().is_empty());
+        assert!(p.append(s, &[4; 200]));
+        assert!(p.close(s));
+        assert!(!p.append(s, &[5; 10]), "closed streams take no more");
+        assert!(p.next_frame(&mut f));
+        assert_eq!(f, [4; 160]);
+        assert!(p.next_frame(&mut f));
+        assert_eq!(&f[..40], &[4; 40][..]);
+        assert_eq!(&f[40..], &[7; 120][..]);
+        assert_eq!(p.take_finished(), vec![Finished { id: s }]);
+        assert!(p.next_frame(&mut f));
+        assert_eq!(p.take_finished(), vec![Finished { id: after }]);
+    }
+
+    #[test]
+    fn a_closed_empty_stream_finishes_at_once_and_flush_drops_streams() {
+        let mut p = Playout::new(Hz(8000));
+        let s = p.open_stream();
+        p.close(s);
+        let mut f = [0i16; 160];
+        p.next_frame(&mut f);
+        assert_eq!(p.take_finished(), vec![Finished { id: s }]);
+        let t = p.open_stream();
+        assert!(p.append(t, &[1; 500]));
+        p.next_frame(&mut f);
+        p.flush();
+        assert!(!p.append(t, &[1; 10]));
+        assert!(!p.close(t));
+        assert!(!p.next_frame(&mut f));
         assert!(p.take_finished().is_empty());
     }
 

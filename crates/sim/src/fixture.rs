@@ -4,8 +4,10 @@
 
 use std::time::Duration;
 
+use kefu_core::call::voice::VoiceSettings;
 use kefu_core::call::CallSettings;
 use kefu_core::dialogue::digits::Settings as DigitSettings;
+use kefu_core::dialogue::speech::Settings as SpeechSettings;
 use kefu_core::engine::Config;
 use kefu_core::media::tone::{Tone, ToneGenerator};
 use kefu_core::media::Hz;
@@ -38,6 +40,8 @@ pub fn engine_config() -> Config {
             max_digits: 20,
             terminator: '#',
         },
+        speech: None,
+        voice: VoiceSettings::default(),
         seed: 1,
     }
 }
@@ -66,7 +70,8 @@ pub fn digit_freq(key: char) -> u32 {
 
 /// The prompts of the digits dialplan: `greeting` (1 s, 440 Hz),
 /// `digit-*` (0.3 s each, see [`digit_freq`]), `you-entered` (0.4 s,
-/// 1400 Hz), `goodbye` (0.4 s, 350 Hz), `no-input` (0.4 s, 1500 Hz).
+/// 1400 Hz), `goodbye` (0.4 s, 350 Hz), `no-input` (0.4 s, 1500 Hz); and
+/// the speech dialplan's fallback `sorry` (0.4 s, [`SORRY_FREQ`]).
 pub fn prompts() -> Prompts {
     let mut p = Prompts::new();
     p.insert("greeting", tone(440, GREETING));
@@ -88,5 +93,18 @@ pub fn prompts() -> Prompts {
     p.insert("you-entered", tone(1400, short));
     p.insert("goodbye", tone(350, short));
     p.insert("no-input", tone(1500, short));
+    p.insert("sorry", tone(SORRY_FREQ, short));
     p
+}
+
+/// Frequency of the `sorry` prompt (the speech dialplan's fallback).
+pub const SORRY_FREQ: u32 = 1900;
+
+/// [`engine_config`] running the speech dialplan with its default settings
+/// (fallback prompt `sorry`), default endpointing and barge-in.
+pub fn speech_config() -> Config {
+    Config {
+        speech: Some(SpeechSettings::default()),
+        ..engine_config()
+    }
 }

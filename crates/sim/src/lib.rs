@@ -15,15 +15,21 @@
 //!   and a log of everything it heard.
 //! - [`world::World`]: owns a [`kefu_core::Engine`], the network, the clock
 //!   and the phones, and plays the shell's part of the run-loop contract.
+//! - [`world::SpeechServices`]: a scripted recogniser and synthesizer that
+//!   answer the engine's `Transcribe`/`Synthesize` after virtual delays;
+//!   phones "say" words as tones ([`world::World::say`]) that the
+//!   recogniser turns back into the words.
 //! - [`fixture`]: an engine config with short timers and prompts made of
-//!   tones; [`audio`]: loudness and silence measurements for assertions.
+//!   tones (and [`fixture::speech_config`] for the speech dialplan);
+//!   [`audio`]: loudness and silence measurements for assertions.
 //!
 //! ## Stepping
 //! Like quinn's test `Pair`, [`world::World::step`] jumps the clock to the
-//! earliest of the engine's timeout, the next datagram arrival and the next
-//! phone packet, then handles everything due at that instant: arrivals
-//! first, then phone sends, then the engine tick, draining the engine's
-//! outputs after every input. [`world::World::run_until`] steps until a
+//! earliest of the engine's timeout, the next datagram arrival, the next
+//! phone packet and the next scripted speech answer, then handles
+//! everything due at that instant: arrivals first, then phone sends, then
+//! speech answers, then the engine tick, draining the engine's outputs
+//! after every input. [`world::World::run_until`] steps until a
 //! predicate holds or a virtual deadline passes.
 //!
 //! ```

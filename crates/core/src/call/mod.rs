@@ -8,20 +8,29 @@
 //! agent). The call ends on remote BYE or CANCEL, when the dialogue hangs up,
 //! or when no RTP arrives for `media_timeout` while kefu expects some.
 //!
+//! A call running a speech dialogue also owns a [`voice::Voice`]: it listens
+//! to the caller in every tick (VAD, endpointing, barge-in), asks for
+//! transcriptions and syntheses, and turns their answers into dialogue
+//! events. Digits calls have none.
+//!
 //! Not here: SIP transactions (the shell's signalling layer), timers other
 //! than the engine's 20 ms tick.
 
 pub mod media;
+pub mod voice;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::dialogue::{Ctx, Dialogue, Event};
-use crate::engine::{CallEvent, CallId, EndReason, Output, RecordEvent, SignalAction};
+use crate::engine::{
+    CallEvent, CallId, EndReason, Output, RecordEvent, SignalAction, SpeechChunk, SpeechId, UttId,
+};
 use crate::playout::{Playout, Prompts};
 use crate::sdp::{self, LocalCaps, LocalMedia, Negotiated, SessionDescription};
 use media::{MediaSession, Received, FRAME};
+use voice::{Transcript, Voice, VoiceEvent};
 
 /// Where a call is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +76,7 @@ pub struct Call {
     last_rx: Instant,
     agent: [i16; FRAME],
     caller: [i16; FRAME],
+    voice: Option<Box<Voice>>,
 }
 
 /// Cause of a failed offer, mapped to the SIP reply.
@@ -115,7 +125,15 @@ impl Call {
             last_rx: now,
             agent: [0; FRAME],
             caller: [0; FRAME],
+            voice: None,
         })
+    }
+
+    /// Gives the call a voice: it listens to the caller and can speak
+    /// (speech dialogues).
+    pub fn with_voice(mut self, voice: Voice) -> Self {
+        self.voice = Some(Box::new(voice));
+        self
     }
 
     /// The call's handle.
@@ -169,6 +187,9 @@ impl Call {
             });
         }
         self.phase = Phase::Ended;
+        if let Some(v) = self.voice.as_mut() {
+            v.cancel_all(out);
+        }
         out.push_back(Output::Event {
             call: self.id,
             event: CallEvent::Ended(reason),
@@ -203,6 +224,64 @@ impl Call {
             self.dispatch(Event::Digit(d), now, out);
         }
         r
+    }
+
+    /// A transcription answer for this call.
+    pub fn on_transcript(
+        &mut self,
+        now: Instant,
+        utt: UttId,
+        result: Result<String, String>,
+        out: &mut VecDeque<Output>,
+    ) {
+        if self.phase != Phase::Active {
+            return;
+        }
+        let Some(t) = self
+            .voice
+            .as_mut()
+            .and_then(|v| v.on_transcript(utt, result))
+        else {
+            return;
+        };
+        self.deliver(t, now, out);
+    }
+
+    /// A piece of synthesized speech for this call; chunks of cancelled or
+    /// unknown requests are dropped.
+    pub fn on_speech(
+        &mut self,
+        now: Instant,
+        req: SpeechId,
+        chunk: SpeechChunk,
+        out: &mut VecDeque<Output>,
+    ) {
+        if self.phase != Phase::Active {
+            return;
+        }
+        let Some(v) = self.voice.as_mut() else {
+            return;
+        };
+        if let Some(stream) = v.on_speech(req, chunk, &mut self.playout) {
+            self.dispatch(Event::SpeechFailed(stream), now, out);
+        }
+    }
+
+    /// Hands a transcript to the dialogue (and the transcript log).
+    fn deliver(&mut self, t: Transcript, now: Instant, out: &mut VecDeque<Output>) {
+        let event = match t {
+            Transcript::Text(text) if text.trim().is_empty() => Event::NoInput,
+            Transcript::Text(text) => {
+                let text = text.trim().to_string();
+                out.push_back(Output::Event {
+                    call: self.id,
+                    event: CallEvent::Heard(text.clone()),
+                });
+                Event::Heard(text)
+            }
+            Transcript::Failed => Event::TranscriptFailed,
+        };
+        self.dispatch(event, now, out);
     }
 
     /// Handles a received RTCP datagram.
@@ -242,7 +321,7 @@ impl Call {
     }
 
     fn tick_active(&mut self, now: Instant, ntp: u64, out: &mut VecDeque<Output>) {
-        self.playout.next_frame(&mut self.agent);
+        let playing = self.playout.next_frame(&mut self.agent);
         if let Some((to, data)) = self.media.tick(&self.agent, &mut self.caller) {
             out.push_back(Output::Transmit {
                 call: self.id,
@@ -270,15 +349,24 @@ impl Call {
                 event: RecordEvent::Frame(frame),
             });
         }
+        let expecting = self.neg.remote_direction != crate::sdp::Direction::Inactive
+            && self.neg.remote_direction != crate::sdp::Direction::RecvOnly;
+        if self.voice.is_some() {
+            self.tick_voice(now, playing, !expecting, out);
+        }
         for f in self.playout.take_finished() {
+            if self.phase == Phase::Ended {
+                return;
+            }
             self.dispatch(Event::PlayoutFinished(f.id), now, out);
         }
-        if self.timer.is_some_and(|t| now >= t) {
+        if self.timer.is_some_and(|t| now >= t) && self.phase != Phase::Ended {
             self.timer = None;
             self.dispatch(Event::Timer, now, out);
         }
-        let expecting = self.neg.remote_direction != crate::sdp::Direction::Inactive
-            && self.neg.remote_direction != crate::sdp::Direction::RecvOnly;
+        if self.phase == Phase::Ended {
+            return;
+        }
         if !expecting {
             // Silence is expected (inactive hold): the timeout runs from
             // when media is expected again, not from the last packet.
@@ -288,12 +376,39 @@ impl Call {
         }
     }
 
+    /// The voice's part of a tick: listen to the caller's frame.
+    fn tick_voice(&mut self, now: Instant, playing: bool, held: bool, out: &mut VecDeque<Output>) {
+        let Some(v) = self.voice.as_mut() else {
+            return;
+        };
+        v.set_held(held, now);
+        let events = v.tick(
+            now,
+            &self.caller,
+            &self.agent,
+            playing,
+            &mut self.playout,
+            out,
+        );
+        for e in events {
+            if self.phase == Phase::Ended {
+                return;
+            }
+            match e {
+                VoiceEvent::Dialogue(ev) => self.dispatch(ev, now, out),
+                VoiceEvent::Transcript(text) => self.deliver(Transcript::Text(text), now, out),
+            }
+        }
+    }
+
     fn dispatch(&mut self, event: Event, now: Instant, out: &mut VecDeque<Output>) {
         let mut ctx = CallCtx {
             playout: &mut self.playout,
             prompts: &self.prompts,
             timer: &mut self.timer,
             hangup: &mut self.hangup,
+            voice: self.voice.as_deref_mut(),
+            out,
             now,
         };
         self.dialogue.on_event(event, &mut ctx);
@@ -319,6 +434,8 @@ struct CallCtx<'a> {
     prompts: &'a Prompts,
     timer: &'a mut Option<Instant>,
     hangup: &'a mut bool,
+    voice: Option<&'a mut Voice>,
+    out: &'a mut VecDeque<Output>,
     now: Instant,
 }
 
@@ -329,6 +446,9 @@ impl Ctx for CallCtx<'_> {
     }
     fn flush(&mut self) {
         self.playout.flush();
+        if let Some(v) = self.voice.as_deref_mut() {
+            v.cancel_all(self.out);
+        }
     }
     fn hangup(&mut self) {
         *self.hangup = true;
@@ -341,5 +461,20 @@ impl Ctx for CallCtx<'_> {
     }
     fn now(&self) -> Instant {
         self.now
+    }
+    fn say(&mut self, text: &str) -> Option<u64> {
+        let voice = self.voice.as_deref_mut()?;
+        let text = text.trim();
+        if text.is_empty() {
+            return None;
+        }
+        let stream = self.playout.open_stream();
+        voice.say(text, stream, self.out);
+        Some(stream)
+    }
+    fn listen(&mut self) {
+        if let Some(v) = self.voice.as_deref_mut() {
+            v.listen(self.now);
+        }
     }
 }

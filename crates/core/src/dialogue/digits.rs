@@ -174,6 +174,10 @@ mod tests {
         fn now(&self) -> Instant {
             Instant::now()
         }
+        fn say(&mut self, _text: &str) -> Option<u64> {
+            None
+        }
+        fn listen(&mut self) {}
     }
 
     #[test]

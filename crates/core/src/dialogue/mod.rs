@@ -3,11 +3,18 @@
 //! A dialogue reacts to [`Event`]s (the call was answered, a digit arrived, a
 //! prompt finished, its timer expired) by acting through a [`Ctx`] (queue a
 //! prompt, silence the agent, end the call). It never touches RTP or SIP.
-//! This issue ships one dialogue, [`digits::Digits`]: greet, collect DTMF
-//! digits, read them back. Speech dialplans plug in as further dialogues
-//! behind the same two types.
+//! Two dialogues ship: [`digits::Digits`] (greet, collect DTMF digits, read
+//! them back) and [`speech::Speech`] (greet, listen, answer, repeat).
+//!
+//! Speech: [`Ctx::say`] asks the shell to synthesize text and queues the
+//! audio as it arrives; [`Ctx::listen`] starts the no-input timer. The call
+//! listens to the caller all the time (its endpointer runs whenever media
+//! flows, what kefu hears of its own echo excluded) and reports what was
+//! said as [`Event::Heard`]; what to do with it in each state is the
+//! dialogue's business.
 
 pub mod digits;
+pub mod speech;
 
 use std::time::{Duration, Instant};
 
@@ -22,6 +29,20 @@ pub enum Event {
     PlayoutFinished(u64),
     /// The deadline set with [`Ctx::set_timer`] passed.
     Timer,
+    /// The caller said this (the final transcript of an utterance, never
+    /// empty: an empty transcript arrives as [`Event::NoInput`]).
+    Heard(String),
+    /// The caller said nothing for the no-input timeout after
+    /// [`Ctx::listen`], or nothing recognisable.
+    NoInput,
+    /// The caller spoke over kefu; the call already flushed its audio and
+    /// cancelled synthesis.
+    BargeIn,
+    /// Synthesis of the stream with this playout id (from [`Ctx::say`])
+    /// failed; what arrived of it still plays, then it finishes.
+    SpeechFailed(u64),
+    /// Transcription of an utterance failed (recogniser error or deadline).
+    TranscriptFailed,
 }
 
 /// What a dialogue may do to its call.
@@ -40,6 +61,15 @@ pub trait Ctx {
     fn cancel_timer(&mut self);
     /// The current time.
     fn now(&self) -> Instant;
+    /// Asks for `text` to be synthesized and queues its audio after what is
+    /// already queued, as a stream that plays as the audio arrives; returns
+    /// its playout id. `None` when the call cannot speak (no speech
+    /// configured) or the text is blank.
+    fn say(&mut self, text: &str) -> Option<u64>;
+    /// Starts waiting for the caller: [`Event::NoInput`] follows if no
+    /// speech starts within the no-input timeout. No effect on calls
+    /// without speech.
+    fn listen(&mut self);
 }
 
 /// A dialogue: the behaviour behind one call.

@@ -27,7 +27,16 @@ impl ScriptedPhone {
             ssrc: h.ssrc.0,
         });
         match h.payload_type {
-            PT_PCMU => g711::decode(Law::Mu, p.payload, &mut self.heard),
+            PT_PCMU => {
+                let from = self.heard.len();
+                g711::decode(Law::Mu, p.payload, &mut self.heard);
+                let frame = &self.heard[from..];
+                let level = kefu_core::vad::energy::level_dbfs(frame);
+                self.levels.push((now, level));
+                if let Some(e) = self.echo.as_mut() {
+                    e.pending.extend(frame.iter().copied());
+                }
+            }
             PT_EVENT => {
                 if let Ok(Some(d)) = self.dtmf_rx.on_packet(h.marker, h.timestamp, p.payload) {
                     self.digits.push(d.digit);
@@ -45,6 +54,20 @@ impl ScriptedPhone {
     /// Decoded audio received, in arrival order.
     pub fn heard_samples(&self) -> &[i16] {
         &self.heard
+    }
+
+    /// Arrival time and level (dBFS) of each audio packet received.
+    pub fn levels(&self) -> &[(Instant, f32)] {
+        &self.levels
+    }
+
+    /// Arrival time of the first audio packet louder than `dbfs` at or
+    /// after `t`.
+    pub fn first_loud_after(&self, t: Instant, dbfs: f32) -> Option<Instant> {
+        self.levels
+            .iter()
+            .find(|(at, l)| *at >= t && *l > dbfs)
+            .map(|(at, _)| *at)
     }
 
     /// Every RTP packet received, in arrival order.

@@ -127,6 +127,15 @@ pub struct ScriptedPhone {
     rtcp: u64,
     garbage: u64,
     sent: Vec<(Instant, Vec<u8>)>,
+    echo: Option<Echo>,
+    levels: Vec<(Instant, f32)>,
+}
+
+/// A line echoing what the phone hears back into what it sends.
+#[derive(Debug, Clone)]
+struct Echo {
+    gain: f32,
+    pending: VecDeque<i16>,
 }
 
 impl ScriptedPhone {
@@ -159,7 +168,55 @@ impl ScriptedPhone {
             rtcp: 0,
             garbage: 0,
             sent: Vec::new(),
+            echo: None,
+            levels: Vec::new(),
         }
+    }
+
+    /// A phone at `addr` that says nothing until told to
+    /// ([`ScriptedPhone::say_samples`]).
+    pub fn silent(addr: SocketAddr) -> Self {
+        Self::new(addr).with_samples(Vec::new())
+    }
+
+    /// Echoes what it hears, `loss_db` quieter, into what it sends (a line
+    /// without an echo canceller); the delay is the network's round trip
+    /// plus one frame.
+    pub fn with_echo(mut self, loss_db: f32) -> Self {
+        self.echo = Some(Echo {
+            gain: 10f32.powf(-loss_db / 20.0),
+            pending: VecDeque::new(),
+        });
+        self
+    }
+
+    /// Queues `samples` to say after whatever is still queued (a tone
+    /// source is replaced).
+    pub fn say_samples(&mut self, samples: &[i16]) {
+        match &mut self.source {
+            PcmSource::Samples { data, pos } => {
+                data.drain(..(*pos).min(data.len()));
+                *pos = 0;
+                data.extend_from_slice(samples);
+            }
+            PcmSource::Tone(_) => {
+                self.source = PcmSource::Samples {
+                    data: samples.to_vec(),
+                    pos: 0,
+                }
+            }
+        }
+    }
+
+    /// When what is queued to say will have been sent (the end of its last
+    /// sample), if the phone is sending.
+    pub fn queued_until(&self) -> Option<Instant> {
+        let left = match &self.source {
+            PcmSource::Samples { data, pos } => data.len().saturating_sub(*pos),
+            PcmSource::Tone(_) => return None,
+        };
+        let micros = left as u64 * 1_000_000 / 8000;
+        self.next_send.map(|t| t + Duration::from_micros(micros))
     }
 
     /// Says `tone` instead.
@@ -285,6 +342,12 @@ impl ScriptedPhone {
             self.sent_events += 1;
         } else {
             self.source.fill(&mut self.frame);
+            if let Some(e) = self.echo.as_mut() {
+                let n = e.pending.len().min(FRAME);
+                for (s, v) in self.frame.iter_mut().zip(e.pending.drain(..n)) {
+                    *s = s.saturating_add((f32::from(v) * e.gain) as i16);
+                }
+            }
             let mut payload = Vec::with_capacity(FRAME);
             g711::encode(Law::Mu, &self.frame, &mut payload);
             let h = self.header(self.sent_audio == 0, PT_PCMU, ts);

@@ -6,8 +6,9 @@
 //! The world plays the shell's part: it turns a phone's offer into
 //! [`SignalEvent::Offered`], performs every [`Output`] (datagrams into the
 //! network from the call's RTP address, SIP actions and events into per-call
-//! logs, recording frames into per-call buffers) and routes arrivals to the
-//! engine or to the phone that owns the address. SIP itself is not
+//! logs, recording frames into per-call buffers, speech requests to the
+//! scripted recogniser and synthesizer of `voice`) and routes arrivals to
+//! the engine or to the phone that owns the address. SIP itself is not
 //! simulated: signalling reaches the phone instantly. What the world saw
 //! of each call is read back through the accessors in `log`.
 
@@ -24,6 +25,9 @@ use kefu_core::sdp::LocalMedia;
 
 mod log;
 mod run;
+mod voice;
+
+pub use voice::{SpeechRequest, SpeechServices, WORD_DBFS};
 
 use crate::clock::VirtualClock;
 use crate::net::{Delivery, NetConfig, SimNetwork};
@@ -61,6 +65,7 @@ struct CallLog {
     recording_started: bool,
     recording_stopped: bool,
     sent: Vec<SentRtp>,
+    speech: Vec<(Instant, SpeechRequest)>,
 }
 
 /// The simulated world around one engine.
@@ -76,6 +81,7 @@ pub struct World {
     next_call: u64,
     rng: Rng,
     undelivered: Vec<Delivery>,
+    services: voice::Services,
 }
 
 impl World {
@@ -103,6 +109,7 @@ impl World {
             next_call: 1,
             rng,
             undelivered: Vec::new(),
+            services: voice::Services::default(),
         }
     }
 
@@ -184,6 +191,7 @@ impl World {
                 recording_started: false,
                 recording_stopped: false,
                 sent: Vec::new(),
+                speech: Vec::new(),
             },
         );
         let media = LocalMedia {
@@ -285,6 +293,9 @@ impl World {
                     self.net.send(now, from, to, data);
                 }
                 Output::Signal { call, action } => self.on_signal(now, call, action),
+                o @ (Output::Transcribe { .. }
+                | Output::Synthesize { .. }
+                | Output::CancelSynthesis { .. }) => self.on_speech_output(now, o),
                 Output::Event { call, event } => {
                     if matches!(event, CallEvent::Ended(_)) {
                         self.stop_phone(call);

@@ -15,7 +15,7 @@ impl World {
     pub fn next_time(&self) -> Option<Instant> {
         let engine = self.engine_timeout.filter(|_| self.engine.calls() > 0);
         let phones = self.phones.iter().filter_map(ScriptedPhone::next_send);
-        [engine, self.net.next_delivery()]
+        [engine, self.net.next_delivery(), self.services.next_due()]
             .into_iter()
             .flatten()
             .chain(phones)
@@ -23,7 +23,8 @@ impl World {
     }
 
     /// Advances to the next scheduled time and does everything due then:
-    /// arrivals first, then phone sends, then the engine's tick. Returns
+    /// arrivals first, then phone sends, then speech services' answers, then
+    /// the engine's tick. Returns
     /// false when nothing is scheduled.
     pub fn step(&mut self) -> bool {
         let Some(t) = self.next_time() else {
@@ -39,6 +40,7 @@ impl World {
                 self.net.send(now, from, to, data);
             }
         }
+        self.answer_due(now);
         if self.engine.calls() > 0 && self.engine_timeout.is_some_and(|t| t <= now) {
             self.engine.handle_input(Input::Timeout(now));
             self.drain();

@@ -1,0 +1,358 @@
+//! The voice side of a speech call: what the caller says (energy VAD,
+//! endpointing, the utterance's audio, speculative and final transcription)
+//! and what kefu says (synthesis requests streamed into the playout, and
+//! barge-in stopping them).
+//!
+//! Only calls running a speech dialogue own a [`Voice`]; digits calls carry
+//! none and pay nothing for it.
+//!
+//! ## One tick
+//! In the call's 20 ms tick, after the playout produced kefu's frame and the
+//! media session the caller's: the VAD scores the caller's frame;
+//! [`BargeIn`] judges it against what kefu played (an interrupt flushes the
+//! playout and cancels synthesis); frames judged to be kefu's own echo count
+//! as silence for the [`Endpointer`]; the [`UtteranceBuffer`] takes the
+//! frame before the endpointer's event for it is acted on.
+//!
+//! ## Transcription
+//! Utterances are numbered ([`UttId`]). At a pause the audio so far goes out
+//! as a `Speculative` transcription. If the caller goes on
+//! (`SpeechResumed`) it is stale: the number moves on, so its late answer is
+//! dropped. At the end of the utterance, if the final audio is exactly the
+//! speculative audio (nothing said since the pause began):
+//! - its answer already arrived: it is the transcript, at once, with no
+//!   second transcription;
+//! - it is still in flight: a `Final` of the same number goes out and the
+//!   first answer for that number wins (both are for the same audio).
+//!
+//! Otherwise a `Final` goes out under a new number and the call waits.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use crate::dialogue::Event;
+use crate::engine::{CallEvent, CallId, Output, SpeechId, TranscribeKind, UttId};
+use crate::playout::Playout;
+use crate::vad::bargein::{self, BargeIn, BargeInPolicy, Decision, Verdict};
+use crate::vad::endpoint::{EndpointConfig, EndpointEvent, Endpointer, UtteranceBuffer};
+use crate::vad::energy::{level_dbfs, EnergyVad};
+use crate::vad::VadError;
+
+/// Listening and barge-in settings of speech calls.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VoiceSettings {
+    /// Endpointing: thresholds, hangovers, no-input timeout, pre-roll.
+    pub endpoint: EndpointConfig,
+    /// When the caller may interrupt kefu.
+    pub barge_in: BargeInPolicy,
+    /// Transcribe speculatively at pauses (costs recogniser time, saves up
+    /// to `end_hangover − pause_hangover` of latency per turn).
+    pub speculative: bool,
+}
+
+impl Default for VoiceSettings {
+    fn default() -> Self {
+        VoiceSettings {
+            endpoint: EndpointConfig::default(),
+            barge_in: BargeInPolicy::default(),
+            speculative: true,
+        }
+    }
+}
+
+impl VoiceSettings {
+    /// Checks the endpointing and barge-in settings.
+    pub fn validate(&self) -> Result<(), VadError> {
+        self.endpoint.validate()?;
+        self.barge_in.validate()
+    }
+}
+
+/// A speculative transcription of the current utterance.
+#[derive(Debug)]
+struct Speculative {
+    id: UttId,
+    end: Instant,
+    len: usize,
+    result: Option<Result<String, String>>,
+}
+
+/// What a transcript amounts to for the dialogue.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Transcript {
+    /// Text (possibly empty).
+    Text(String),
+    /// The recogniser failed.
+    Failed,
+}
+
+/// Per-call voice state; see the module docs.
+#[derive(Debug)]
+pub struct Voice {
+    call: CallId,
+    settings: VoiceSettings,
+    vad: EnergyVad,
+    endpointer: Endpointer,
+    utt: UtteranceBuffer,
+    barge: BargeIn,
+    next_utt: u64,
+    spec: Option<Speculative>,
+    awaiting: Vec<UttId>,
+    /// Open synthesis requests and the playout stream each feeds.
+    open: Vec<(SpeechId, u64)>,
+    next_speech: u64,
+    held: bool,
+}
+
+impl Voice {
+    /// Voice state for `call`, or why its settings cannot work.
+    pub fn new(call: CallId, settings: VoiceSettings) -> Result<Self, VadError> {
+        let endpointer = Endpointer::new(settings.endpoint)?;
+        let barge = BargeIn::new(settings.barge_in)?;
+        Ok(Voice {
+            call,
+            vad: EnergyVad::default(),
+            utt: UtteranceBuffer::new(endpointer.config()),
+            endpointer,
+            barge,
+            settings,
+            next_utt: 0,
+            spec: None,
+            awaiting: Vec::new(),
+            open: Vec::new(),
+            next_speech: 0,
+            held: false,
+        })
+    }
+
+    /// Starts the no-input timer.
+    pub fn listen(&mut self, now: Instant) {
+        self.endpointer.arm(now);
+    }
+
+    /// Asks for `text` to be synthesized into playout stream `stream`.
+    pub fn say(&mut self, text: &str, stream: u64, out: &mut VecDeque<Output>) {
+        let req = SpeechId(self.next_speech);
+        self.next_speech += 1;
+        self.open.push((req, stream));
+        out.push_back(Output::Synthesize {
+            call: self.call,
+            req,
+            text: text.to_string(),
+        });
+        out.push_back(Output::Event {
+            call: self.call,
+            event: CallEvent::Said(text.to_string()),
+        });
+    }
+
+    /// Cancels every open synthesis (after a flush, or at the end of the
+    /// call); chunks still arriving for them are dropped.
+    pub fn cancel_all(&mut self, out: &mut VecDeque<Output>) {
+        for (req, _) in self.open.drain(..) {
+            out.push_back(Output::CancelSynthesis {
+                call: self.call,
+                req,
+            });
+        }
+    }
+
+    /// A chunk of synthesized speech arrived. Returns the playout id of a
+    /// stream whose synthesis failed.
+    pub fn on_speech(
+        &mut self,
+        req: SpeechId,
+        chunk: crate::engine::SpeechChunk,
+        playout: &mut Playout,
+    ) -> Option<u64> {
+        use crate::engine::SpeechChunk;
+        let i = self.open.iter().position(|(r, _)| *r == req)?;
+        let stream = self.open[i].1;
+        match chunk {
+            SpeechChunk::Audio(samples) => {
+                playout.append(stream, &samples);
+                None
+            }
+            SpeechChunk::End => {
+                self.open.remove(i);
+                playout.close(stream);
+                None
+            }
+            SpeechChunk::Failed(_) => {
+                self.open.remove(i);
+                playout.close(stream);
+                Some(stream)
+            }
+        }
+    }
+
+    /// A transcription answer arrived: the transcript to deliver, if it is
+    /// one the call waits for.
+    pub(crate) fn on_transcript(
+        &mut self,
+        utt: UttId,
+        result: Result<String, String>,
+    ) -> Option<Transcript> {
+        if let Some(i) = self.awaiting.iter().position(|u| *u == utt) {
+            self.awaiting.remove(i);
+            if self.spec.as_ref().is_some_and(|s| s.id == utt) {
+                self.spec = None;
+            }
+            return Some(match result {
+                Ok(t) => Transcript::Text(t),
+                Err(_) => Transcript::Failed,
+            });
+        }
+        if let Some(s) = self.spec.as_mut().filter(|s| s.id == utt) {
+            s.result.get_or_insert(result);
+        }
+        None
+    }
+
+    /// The media went on hold (`held`) or came back: while held the caller
+    /// is not listened to; what was under way is forgotten.
+    pub fn set_held(&mut self, held: bool, now: Instant) {
+        if held == self.held {
+            return;
+        }
+        self.held = held;
+        if held {
+            self.endpointer.reset();
+            self.utt.cancel();
+            if self.spec.take().is_some() {
+                self.next_utt += 1;
+            }
+        } else if self.endpointer.deadline().is_some() {
+            // The caller's silence on hold is not an answer.
+            self.endpointer.arm(now);
+        }
+    }
+
+    /// One tick; see the module docs. `playing` is what the playout
+    /// returned for kefu's frame `agent`. Returns the events for the
+    /// dialogue, in order, and transcripts ready at once.
+    pub(crate) fn tick(
+        &mut self,
+        now: Instant,
+        caller: &[i16],
+        agent: &[i16],
+        playing: bool,
+        playout: &mut Playout,
+        out: &mut VecDeque<Output>,
+    ) -> Vec<VoiceEvent> {
+        let mut events = Vec::new();
+        if self.held {
+            return events;
+        }
+        let prob = self.vad.push(caller);
+        let frame = bargein::Frame {
+            speech_prob: prob,
+            caller_dbfs: self.vad.level(),
+            played_dbfs: playing.then(|| level_dbfs(agent)),
+        };
+        if let Some(Decision::Interrupt { .. }) = self.barge.push(now, &frame) {
+            playout.flush();
+            self.cancel_all(out);
+            out.push_back(Output::Event {
+                call: self.call,
+                event: CallEvent::BargeIn,
+            });
+            events.push(VoiceEvent::Dialogue(Event::BargeIn));
+        }
+        // What barge-in judged to be kefu's own echo is not the caller.
+        let prob = if self.barge.verdict() == Verdict::Echo {
+            0.0
+        } else {
+            prob
+        };
+        self.utt.push(now, caller);
+        let Some(ev) = self.endpointer.push(now, prob) else {
+            return events;
+        };
+        let audio = self.utt.on_event(&ev);
+        match ev {
+            EndpointEvent::PauseStarted { .. } if self.settings.speculative => {
+                if let Some(a) = audio {
+                    let id = UttId(self.next_utt);
+                    self.spec = Some(Speculative {
+                        id,
+                        end: a.end,
+                        len: a.samples.len(),
+                        result: None,
+                    });
+                    self.transcribe(id, TranscribeKind::Speculative, a.samples, out);
+                }
+            }
+            // Its answer, when it comes, is for stale audio.
+            EndpointEvent::SpeechResumed { .. } if self.spec.take().is_some() => {
+                self.next_utt += 1;
+            }
+            EndpointEvent::UtteranceEnded { .. } | EndpointEvent::MaxLengthReached { .. } => {
+                if let Some(a) = audio {
+                    if let Some(t) = self.finish(a.end, a.samples, out) {
+                        events.push(VoiceEvent::Transcript(t));
+                    }
+                }
+            }
+            EndpointEvent::NoInputTimeout => events.push(VoiceEvent::Dialogue(Event::NoInput)),
+            _ => {}
+        }
+        events
+    }
+
+    /// The utterance ended with `samples` up to `end`: the speculative
+    /// transcript if it covers exactly this audio and has arrived, else a
+    /// final transcription goes out.
+    fn finish(
+        &mut self,
+        end: Instant,
+        samples: Vec<i16>,
+        out: &mut VecDeque<Output>,
+    ) -> Option<String> {
+        let spec = self.spec.take();
+        let same = spec
+            .as_ref()
+            .is_some_and(|s| s.end == end && s.len == samples.len());
+        if !same && spec.is_some() {
+            self.next_utt += 1;
+        }
+        let id = UttId(self.next_utt);
+        self.next_utt += 1;
+        if let Some(Speculative {
+            result: Some(Ok(text)),
+            ..
+        }) = spec.as_ref().filter(|_| same)
+        {
+            return Some(text.clone());
+        }
+        // A speculative still in flight has the same id and audio: whichever
+        // answer for `id` comes first is for this very audio.
+        self.awaiting.push(id);
+        self.transcribe(id, TranscribeKind::Final, samples, out);
+        None
+    }
+
+    fn transcribe(
+        &self,
+        utt: UttId,
+        kind: TranscribeKind,
+        audio: Vec<i16>,
+        out: &mut VecDeque<Output>,
+    ) {
+        out.push_back(Output::Transcribe {
+            call: self.call,
+            utt,
+            kind,
+            audio,
+        });
+    }
+}
+
+/// What a voice tick reports to its call.
+#[derive(Debug)]
+pub(crate) enum VoiceEvent {
+    /// An event for the dialogue.
+    Dialogue(Event),
+    /// A transcript ready at once (speculative reuse).
+    Transcript(String),
+}

@@ -1,0 +1,251 @@
+//! The speech worker pool: threads that run the recognizer and the
+//! synthesizer for every call, off the media threads, and answer each media
+//! worker's [`Output::Transcribe`](kefu_core::Output::Transcribe) and
+//! [`Output::Synthesize`](kefu_core::Output::Synthesize) with
+//! `Input::Transcript` / `Input::Speech` messages.
+//!
+//! Bounded: as many threads as the recognizer has decoder states (plus one
+//! for synthesis), and queues that hold the backlog. Final transcriptions go
+//! ahead of speculative ones, and synthesis has its own thread so a long
+//! decode never delays a reply's first audio. Cancelled syntheses stop at
+//! their next clause.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use kefu_core::engine::{SpeechChunk, SpeechId, TranscribeKind};
+use kefu_core::media::resample::Resampler;
+use kefu_core::media::Hz;
+use kefu_core::CallId;
+
+use super::media::{MediaHandle, SpeechJob as Job, ToMedia};
+use crate::engines::asr::{AsrOptions, Audio, Recognizer};
+use crate::engines::tts::{Chunk, Synthesizer};
+
+/// The call rate of audio exchanged with the engine.
+const CALL_RATE: u32 = 8000;
+
+#[derive(Default)]
+struct Queues {
+    finals: VecDeque<Job>,
+    speculative: VecDeque<Job>,
+    speech: VecDeque<Job>,
+    closed: bool,
+}
+
+struct Shared {
+    queues: Mutex<Queues>,
+    asr_ready: Condvar,
+    tts_ready: Condvar,
+    cancelled: Mutex<HashSet<(CallId, SpeechId)>>,
+}
+
+/// Handle to the pool.
+#[derive(Clone)]
+pub struct SpeechPool {
+    shared: Arc<Shared>,
+    has_asr: bool,
+    has_tts: bool,
+}
+
+impl std::fmt::Debug for SpeechPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SpeechPool")
+            .field("asr", &self.has_asr)
+            .field("tts", &self.has_tts)
+            .finish()
+    }
+}
+
+/// Settings of the pool.
+#[derive(Debug, Clone)]
+pub struct PoolConfig {
+    /// Recognition threads (match the recognizer's decoder states).
+    pub asr_workers: usize,
+    /// Language and deadline per utterance.
+    pub asr: AsrOptions,
+}
+
+impl SpeechPool {
+    /// Starts the threads; results go back through `media`.
+    pub fn start(
+        asr: Option<Arc<dyn Recognizer>>,
+        tts: Option<Arc<dyn Synthesizer>>,
+        config: PoolConfig,
+        media: MediaHandle,
+    ) -> std::io::Result<SpeechPool> {
+        let shared = Arc::new(Shared {
+            queues: Mutex::new(Queues::default()),
+            asr_ready: Condvar::new(),
+            tts_ready: Condvar::new(),
+            cancelled: Mutex::new(HashSet::new()),
+        });
+        let pool = SpeechPool {
+            shared: shared.clone(),
+            has_asr: asr.is_some(),
+            has_tts: tts.is_some(),
+        };
+        if let Some(asr) = asr {
+            for i in 0..config.asr_workers.max(1) {
+                let (s, a, m, o) = (
+                    shared.clone(),
+                    asr.clone(),
+                    media.clone(),
+                    config.asr.clone(),
+                );
+                std::thread::Builder::new()
+                    .name(format!("kefu-asr-{i}"))
+                    .spawn(move || asr_loop(&s, a.as_ref(), &m, &o))?;
+            }
+        }
+        if let Some(tts) = tts {
+            let (s, m) = (shared.clone(), media.clone());
+            std::thread::Builder::new()
+                .name("kefu-tts".into())
+                .spawn(move || tts_loop(&s, tts.as_ref(), &m))?;
+        }
+        Ok(pool)
+    }
+
+    /// Queues a job; gives it back when the engine it needs is not loaded.
+    pub fn submit(&self, job: Job) -> Result<(), Job> {
+        let missing = match &job {
+            Job::Transcribe { .. } => !self.has_asr,
+            Job::Synthesize { .. } => !self.has_tts,
+        };
+        if missing {
+            return Err(job);
+        }
+        let Ok(mut q) = self.shared.queues.lock() else {
+            return Err(job);
+        };
+        match job {
+            j @ Job::Transcribe {
+                kind: TranscribeKind::Final,
+                ..
+            } => {
+                q.finals.push_back(j);
+                self.shared.asr_ready.notify_one();
+            }
+            j @ Job::Transcribe { .. } => {
+                q.speculative.push_back(j);
+                self.shared.asr_ready.notify_one();
+            }
+            j @ Job::Synthesize { .. } => {
+                q.speech.push_back(j);
+                self.shared.tts_ready.notify_one();
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops a synthesis at its next clause; late chunks are not sent.
+    pub fn cancel(&self, call: CallId, req: SpeechId) {
+        if let Ok(mut c) = self.shared.cancelled.lock() {
+            c.insert((call, req));
+        }
+    }
+
+    /// Stops the threads once their queues are empty.
+    pub fn close(&self) {
+        if let Ok(mut q) = self.shared.queues.lock() {
+            q.closed = true;
+        }
+        self.shared.asr_ready.notify_all();
+        self.shared.tts_ready.notify_all();
+    }
+}
+
+fn next_job(shared: &Shared, asr: bool) -> Option<Job> {
+    let mut q = shared.queues.lock().ok()?;
+    loop {
+        let job = if asr {
+            q.finals.pop_front().or_else(|| q.speculative.pop_front())
+        } else {
+            q.speech.pop_front()
+        };
+        if job.is_some() {
+            return job;
+        }
+        if q.closed {
+            return None;
+        }
+        let cv = if asr {
+            &shared.asr_ready
+        } else {
+            &shared.tts_ready
+        };
+        q = cv.wait_timeout(q, Duration::from_secs(1)).ok()?.0;
+    }
+}
+
+fn asr_loop(shared: &Shared, asr: &dyn Recognizer, media: &MediaHandle, options: &AsrOptions) {
+    while let Some(job) = next_job(shared, true) {
+        let Job::Transcribe {
+            call, utt, audio, ..
+        } = job
+        else {
+            continue;
+        };
+        let result = asr
+            .transcribe(
+                Audio {
+                    samples: &audio,
+                    rate: CALL_RATE,
+                },
+                options,
+            )
+            .map(|t| t.text)
+            .map_err(|e| e.to_string());
+        media.send(call, ToMedia::Transcript { call, utt, result });
+    }
+}
+
+fn tts_loop(shared: &Shared, tts: &dyn Synthesizer, media: &MediaHandle) {
+    while let Some(job) = next_job(shared, false) {
+        let Job::Synthesize { call, req, text } = job else {
+            continue;
+        };
+        let is_cancelled = || {
+            shared
+                .cancelled
+                .lock()
+                .map(|mut c| c.remove(&(call, req)))
+                .unwrap_or(false)
+        };
+        let mut resampler = match Resampler::new(Hz(tts.sample_rate()), Hz(CALL_RATE)) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                let chunk = SpeechChunk::Failed(e.to_string());
+                media.send(call, ToMedia::Speech { call, req, chunk });
+                continue;
+            }
+        };
+        let mut stopped = false;
+        let result = tts.synthesize(&text, &mut |c: Chunk| {
+            if is_cancelled() {
+                stopped = true;
+                return false;
+            }
+            let mut out = Vec::with_capacity(c.samples.len() * CALL_RATE as usize / 22050 + 16);
+            if let Some(r) = resampler.as_mut() {
+                r.process(&c.samples, &mut out);
+            }
+            media.send(
+                call,
+                ToMedia::Speech {
+                    call,
+                    req,
+                    chunk: SpeechChunk::Audio(out),
+                },
+            )
+        });
+        let chunk = match result {
+            Ok(()) if stopped => continue,
+            Ok(()) => SpeechChunk::End,
+            Err(e) => SpeechChunk::Failed(e.to_string()),
+        };
+        media.send(call, ToMedia::Speech { call, req, chunk });
+    }
+}
