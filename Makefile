@@ -3,7 +3,7 @@ CARGO ?= cargo
 KEFU_BIN ?= target/release/kefu
 export KEFU_BIN
 
-.PHONY: run test deps models build release lint unit sip-tests torture scenarios baresip bench
+.PHONY: run test deps models build release lint unit sip-tests torture scenarios baresip speech bench
 
 ## Build and start the agent on the bundled default dialplan.
 run: models release
@@ -31,7 +31,7 @@ lint:
 unit:
 	$(CARGO) test --workspace --locked
 
-sip-tests: release scenarios torture baresip
+sip-tests: release scenarios torture baresip speech
 
 scenarios:
 	bash sip-test/run-scenarios.sh
@@ -42,6 +42,10 @@ torture:
 baresip:
 	CODEC=g711 bash sip-test/baresip-call.sh
 	CODEC=opus bash sip-test/baresip-call.sh
+
+## A spoken question to the speech dialplan with the real models.
+speech:
+	bash sip-test/speech-call.sh
 
 ## Benchmarks (figures go to BENCHMARKS.md): criterion, then SIPp load.
 bench: release

@@ -146,8 +146,11 @@ fn init_logs(level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new("info,rsipstack=warn,whisper_rs=warn")
     });
+    // Colours only on a terminal: logs written to files stay plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_ansi(ansi)
         .init();
 }
