@@ -2,86 +2,20 @@
 //! answers OPTIONS, answers malformed requests with 400 naming the problem,
 //! keeps answering afterwards, and serves /healthz and /metrics.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use common::{final_response, start};
+
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-struct Kefu {
-    child: Child,
-    sip: SocketAddr,
-    http: SocketAddr,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Kefu {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(extra: &[&str]) -> Kefu {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kefu"))
-        .args([
-            "serve",
-            "--sip-listen",
-            "127.0.0.1:0",
-            "--http-listen",
-            "127.0.0.1:0",
-        ])
-        .args(["--rtp-ports", "42000-42100", "--data-dir"])
-        .arg(dir.path())
-        .args(extra)
-        .env("KEFU_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn kefu");
-    let out = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("kefu ready ").nth(1) {
-                let _ = tx.send(rest.to_string());
-            }
-        }
-    });
-    let ready = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("ready line");
-    let field = |k: &str| -> SocketAddr {
-        let v = ready
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix(k))
-            .expect("field");
-        v.trim_matches(|c: char| !c.is_ascii_digit() && c != '.' && c != ':')
-            .parse()
-            .expect("addr")
-    };
-    Kefu {
-        sip: field("sip="),
-        http: field("http="),
-        child,
-        _dir: dir,
-    }
-}
-
+/// The first final response to `msg`; fails the test after 3 s.
 fn request(sock: &UdpSocket, to: SocketAddr, msg: &str) -> String {
-    sock.send_to(msg.as_bytes(), to).expect("send");
-    let mut buf = [0u8; 4096];
-    let deadline = Instant::now() + Duration::from_secs(3);
-    while Instant::now() < deadline {
-        if let Ok((n, _)) = sock.recv_from(&mut buf) {
-            let text = String::from_utf8_lossy(&buf[..n]).to_string();
-            if !text.starts_with("SIP/2.0 1") {
-                return text;
-            }
-        }
-    }
-    panic!("no final response to:\n{msg}");
+    let r = final_response(sock, to, msg);
+    assert!(!r.is_empty(), "no final response to:\n{msg}");
+    r
 }
 
 fn options(port: u16, call_id: &str, extra: &str) -> String {

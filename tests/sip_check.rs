@@ -4,8 +4,10 @@
 //! produce a reply that cannot be sent.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 
+mod common;
+
+use common::cases;
 use kefu::signalling::check::{check, CheckConfig, DropReason, Transport, Verdict};
 use kefu::signalling::reply::{build_response, response_destination};
 
@@ -13,61 +15,6 @@ const CFG: CheckConfig = CheckConfig {
     supported: &[],
     methods: &[],
 };
-
-struct Case {
-    file: String,
-    rule: String,
-    preferred: Vec<u16>,
-    bytes: Vec<u8>,
-}
-
-fn torture_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/sip-torture")
-}
-
-/// Every message of `manifest.tsv`, read byte-exact.
-fn cases() -> Vec<Case> {
-    let dir = torture_dir();
-    let manifest = std::fs::read_to_string(dir.join("manifest.tsv")).unwrap_or_else(|e| {
-        panic!(
-            "SIP torture corpus not found at {} ({e}); CI provides it as ../shared/sip-torture",
-            dir.display()
-        )
-    });
-    let mut lines = manifest.lines();
-    let columns: Vec<&str> = lines.next().unwrap_or_default().split('\t').collect();
-    let col = |name: &str| {
-        columns
-            .iter()
-            .position(|c| *c == name)
-            .unwrap_or_else(|| panic!("manifest.tsv has no `{name}` column"))
-    };
-    let (file, rule, preferred) = (col("file"), col("rule"), col("preferred_codes"));
-    let cases: Vec<Case> = lines
-        .filter(|l| !l.trim().is_empty())
-        .map(|line| {
-            let fields: Vec<&str> = line.split('\t').collect();
-            let field = |i: usize| fields.get(i).copied().unwrap_or_default();
-            let path = dir.join(field(file));
-            Case {
-                file: field(file).to_owned(),
-                rule: field(rule).to_owned(),
-                preferred: field(preferred)
-                    .split(',')
-                    .filter_map(|c| c.trim().parse().ok())
-                    .collect(),
-                bytes: std::fs::read(&path)
-                    .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display())),
-            }
-        })
-        .collect();
-    assert!(
-        cases.len() >= 60,
-        "manifest lists only {} messages",
-        cases.len()
-    );
-    cases
-}
 
 fn source() -> SocketAddr {
     SocketAddr::from(([198, 51, 100, 7], 40000))

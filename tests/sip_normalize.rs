@@ -7,12 +7,12 @@
 //! rewrite changes nothing the stack already read right. Then the real binary
 //! answers such requests.
 
-use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, UdpSocket};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+mod common;
+
+use common::{cases, final_response, start};
 use kefu::signalling::check::{check, CheckConfig, Transport, Verdict};
 use kefu::signalling::normalize::{normalize, stack_keys, synthetic_tag, SYNTHETIC_TAG_PREFIX};
 
@@ -26,43 +26,16 @@ fn source() -> SocketAddr {
     SocketAddr::from(([192, 0, 2, 200], 5060))
 }
 
-fn torture_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/sip-torture")
-}
-
 /// (file, rule, bytes) of every message in `manifest.tsv`.
 fn corpus() -> Vec<(String, String, Vec<u8>)> {
-    let dir = torture_dir();
-    let manifest = std::fs::read_to_string(dir.join("manifest.tsv")).unwrap_or_else(|e| {
-        panic!(
-            "SIP torture corpus not found at {} ({e}); CI provides it as ../shared/sip-torture",
-            dir.display()
-        )
-    });
-    let mut lines = manifest.lines();
-    let columns: Vec<&str> = lines.next().unwrap_or_default().split('\t').collect();
-    let col = |name: &str| {
-        columns
-            .iter()
-            .position(|c| *c == name)
-            .unwrap_or_else(|| panic!("manifest.tsv has no `{name}` column"))
-    };
-    let (file, rule) = (col("file"), col("rule"));
-    lines
-        .filter(|l| !l.trim().is_empty())
-        .map(|line| {
-            let fields: Vec<&str> = line.split('\t').collect();
-            let field = |i: usize| fields.get(i).copied().unwrap_or_default().to_owned();
-            let path = dir.join(field(file));
-            let bytes = std::fs::read(&path)
-                .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-            (field(file), field(rule), bytes)
-        })
+    cases()
+        .into_iter()
+        .map(|c| (c.file, c.rule, c.bytes))
         .collect()
 }
 
 fn corpus_file(name: &str) -> Vec<u8> {
-    std::fs::read(torture_dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    std::fs::read(common::torture_dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 /// The bytes after the empty line that ends the header section.
@@ -193,84 +166,9 @@ fn rfc2543_requests_of_one_call_share_a_synthetic_tag() {
     assert!(ack_keys.dialog.contains(&tag), "{ack_keys:?}");
 }
 
-struct Kefu {
-    child: Child,
-    sip: SocketAddr,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Kefu {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start() -> Kefu {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kefu"))
-        .args([
-            "serve",
-            "--sip-listen",
-            "127.0.0.1:0",
-            "--http-listen",
-            "127.0.0.1:0",
-        ])
-        .args(["--rtp-ports", "42200-42300", "--data-dir"])
-        .arg(dir.path())
-        .env("KEFU_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn kefu");
-    let out = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("kefu ready ").nth(1) {
-                let _ = tx.send(rest.to_string());
-            }
-        }
-    });
-    let ready = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("ready line");
-    let sip = ready
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("sip="))
-        .and_then(|v| {
-            v.trim_matches(|c: char| !c.is_ascii_digit() && c != '.' && c != ':')
-                .parse()
-                .ok()
-        })
-        .expect("sip address");
-    Kefu {
-        child,
-        sip,
-        _dir: dir,
-    }
-}
-
-/// Sends `msg` and returns the first final response, or "" after 3 s.
-fn final_response(sock: &UdpSocket, to: SocketAddr, msg: &str) -> String {
-    sock.send_to(msg.as_bytes(), to).expect("send");
-    let mut buf = [0u8; 4096];
-    let deadline = Instant::now() + Duration::from_secs(3);
-    while Instant::now() < deadline {
-        if let Ok((n, _)) = sock.recv_from(&mut buf) {
-            let text = String::from_utf8_lossy(&buf[..n]).into_owned();
-            if !text.starts_with("SIP/2.0 1") {
-                return text;
-            }
-        }
-    }
-    String::new()
-}
-
 #[test]
 fn server_answers_options_without_or_with_folded_from_tag() {
-    let kefu = start();
+    let kefu = start(&[]);
     let sock = UdpSocket::bind("127.0.0.1:0").expect("bind");
     sock.set_read_timeout(Some(Duration::from_millis(200)))
         .expect("timeout");
