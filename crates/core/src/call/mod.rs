@@ -262,7 +262,7 @@ impl Call {
         let Some(v) = self.voice.as_mut() else {
             return;
         };
-        if let Some(stream) = v.on_speech(req, chunk, &mut self.playout) {
+        if let Some(stream) = v.on_speech(req, chunk, now, &mut self.playout) {
             self.dispatch(Event::SpeechFailed(stream), now, out);
         }
     }
@@ -397,6 +397,7 @@ impl Call {
             match e {
                 VoiceEvent::Dialogue(ev) => self.dispatch(ev, now, out),
                 VoiceEvent::Transcript(text) => self.deliver(Transcript::Text(text), now, out),
+                VoiceEvent::TranscriptExpired => self.deliver(Transcript::Failed, now, out),
             }
         }
     }
@@ -469,7 +470,7 @@ impl Ctx for CallCtx<'_> {
             return None;
         }
         let stream = self.playout.open_stream();
-        voice.say(text, stream, self.out);
+        voice.say(text, stream, self.now, self.out);
         Some(stream)
     }
     fn listen(&mut self) {

@@ -28,7 +28,7 @@
 //! Otherwise a `Final` goes out under a new number and the call waits.
 
 use std::collections::VecDeque;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::dialogue::Event;
 use crate::engine::{CallEvent, CallId, Output, SpeechId, TranscribeKind, UttId};
@@ -48,6 +48,13 @@ pub struct VoiceSettings {
     /// Transcribe speculatively at pauses (costs recogniser time, saves up
     /// to `end_hangover − pause_hangover` of latency per turn).
     pub speculative: bool,
+    /// A final transcript that has not arrived this long after the caller
+    /// stopped counts as failed: the dialogue plays its fallback and listens
+    /// again (a stalled recogniser must not leave the caller in silence).
+    pub transcript_deadline: Duration,
+    /// A synthesis whose next audio has not arrived this long after the
+    /// request (or its last chunk) is cancelled and counts as failed.
+    pub speech_deadline: Duration,
 }
 
 impl Default for VoiceSettings {
@@ -56,6 +63,8 @@ impl Default for VoiceSettings {
             endpoint: EndpointConfig::default(),
             barge_in: BargeInPolicy::default(),
             speculative: true,
+            transcript_deadline: Duration::from_secs(6),
+            speech_deadline: Duration::from_secs(4),
         }
     }
 }
@@ -64,7 +73,19 @@ impl VoiceSettings {
     /// Checks the endpointing and barge-in settings.
     pub fn validate(&self) -> Result<(), VadError> {
         self.endpoint.validate()?;
-        self.barge_in.validate()
+        self.barge_in.validate()?;
+        for (key, d) in [
+            ("transcript_deadline", self.transcript_deadline),
+            ("speech_deadline", self.speech_deadline),
+        ] {
+            if d < Duration::from_millis(500) || d > Duration::from_secs(120) {
+                return Err(VadError::Config {
+                    key,
+                    why: "must be between 0.5 s and 120 s",
+                });
+            }
+        }
+        Ok(())
     }
 }
 
@@ -97,9 +118,11 @@ pub struct Voice {
     barge: BargeIn,
     next_utt: u64,
     spec: Option<Speculative>,
-    awaiting: Vec<UttId>,
-    /// Open synthesis requests and the playout stream each feeds.
-    open: Vec<(SpeechId, u64)>,
+    /// Final transcriptions waited for, with their deadlines.
+    awaiting: Vec<(UttId, Instant)>,
+    /// Open synthesis requests, the playout stream each feeds, and when
+    /// their next audio is due.
+    open: Vec<(SpeechId, u64, Instant)>,
     next_speech: u64,
     held: bool,
 }
@@ -131,10 +154,11 @@ impl Voice {
     }
 
     /// Asks for `text` to be synthesized into playout stream `stream`.
-    pub fn say(&mut self, text: &str, stream: u64, out: &mut VecDeque<Output>) {
+    pub fn say(&mut self, text: &str, stream: u64, now: Instant, out: &mut VecDeque<Output>) {
         let req = SpeechId(self.next_speech);
         self.next_speech += 1;
-        self.open.push((req, stream));
+        self.open
+            .push((req, stream, now + self.settings.speech_deadline));
         out.push_back(Output::Synthesize {
             call: self.call,
             req,
@@ -149,7 +173,7 @@ impl Voice {
     /// Cancels every open synthesis (after a flush, or at the end of the
     /// call); chunks still arriving for them are dropped.
     pub fn cancel_all(&mut self, out: &mut VecDeque<Output>) {
-        for (req, _) in self.open.drain(..) {
+        for (req, _, _) in self.open.drain(..) {
             out.push_back(Output::CancelSynthesis {
                 call: self.call,
                 req,
@@ -163,14 +187,16 @@ impl Voice {
         &mut self,
         req: SpeechId,
         chunk: crate::engine::SpeechChunk,
+        now: Instant,
         playout: &mut Playout,
     ) -> Option<u64> {
         use crate::engine::SpeechChunk;
-        let i = self.open.iter().position(|(r, _)| *r == req)?;
+        let i = self.open.iter().position(|(r, _, _)| *r == req)?;
         let stream = self.open[i].1;
         match chunk {
             SpeechChunk::Audio(samples) => {
                 playout.append(stream, &samples);
+                self.open[i].2 = now + self.settings.speech_deadline;
                 None
             }
             SpeechChunk::End => {
@@ -193,7 +219,7 @@ impl Voice {
         utt: UttId,
         result: Result<String, String>,
     ) -> Option<Transcript> {
-        if let Some(i) = self.awaiting.iter().position(|u| *u == utt) {
+        if let Some(i) = self.awaiting.iter().position(|(u, _)| *u == utt) {
             self.awaiting.remove(i);
             if self.spec.as_ref().is_some_and(|s| s.id == utt) {
                 self.spec = None;
@@ -241,6 +267,7 @@ impl Voice {
         out: &mut VecDeque<Output>,
     ) -> Vec<VoiceEvent> {
         let mut events = Vec::new();
+        self.expire(now, playout, out, &mut events);
         if self.held {
             return events;
         }
@@ -327,9 +354,37 @@ impl Voice {
         }
         // A speculative still in flight has the same id and audio: whichever
         // answer for `id` comes first is for this very audio.
-        self.awaiting.push(id);
+        self.awaiting
+            .push((id, end + self.settings.transcript_deadline));
         self.transcribe(id, TranscribeKind::Final, samples, out);
         None
+    }
+
+    /// Requests past their deadline: transcriptions count as failed;
+    /// syntheses are cancelled and their streams closed. Reported as the
+    /// events a failure would bring.
+    fn expire(
+        &mut self,
+        now: Instant,
+        playout: &mut Playout,
+        out: &mut VecDeque<Output>,
+        events: &mut Vec<VoiceEvent>,
+    ) {
+        let before = self.awaiting.len();
+        self.awaiting.retain(|(_, due)| *due > now);
+        if self.awaiting.len() < before {
+            events.push(VoiceEvent::TranscriptExpired);
+        }
+        let call = self.call;
+        self.open.retain(|(req, stream, due)| {
+            if *due > now {
+                return true;
+            }
+            out.push_back(Output::CancelSynthesis { call, req: *req });
+            playout.close(*stream);
+            events.push(VoiceEvent::Dialogue(Event::SpeechFailed(*stream)));
+            false
+        });
     }
 
     fn transcribe(
@@ -355,4 +410,6 @@ pub(crate) enum VoiceEvent {
     Dialogue(Event),
     /// A transcript ready at once (speculative reuse).
     Transcript(String),
+    /// A final transcript did not arrive in time.
+    TranscriptExpired,
 }
