@@ -85,7 +85,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     )?;
     #[cfg(feature = "speech")]
     if let Some(sp) = &plan.speech {
-        let pool = start_speech(sp, handle.clone())?;
+        let pool = start_speech(sp, handle.clone(), &settings.data_dir)?;
         let _ = speech.set(pool);
     }
     #[cfg(not(feature = "speech"))]
@@ -128,6 +128,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
 fn start_speech(
     plan: &crate::dialplan::SpeechPlan,
     media: media::MediaHandle,
+    data_dir: &std::path::Path,
 ) -> anyhow::Result<crate::runtime::speech::SpeechPool> {
     use crate::engines::asr::AsrOptions;
     use crate::engines::whisper::{WhisperConfig, WhisperRecognizer};
@@ -160,6 +161,11 @@ fn start_speech(
             language: plan.language.clone(),
             deadline: Duration::from_secs(8),
         },
+        cache: Some(crate::runtime::tts_cache::TtsCache::open(
+            &data_dir.join("tts-cache"),
+            &plan.tts_voice,
+            2000,
+        )?),
     };
     Ok(crate::runtime::speech::SpeechPool::start(
         Some(Arc::new(asr)),

@@ -74,3 +74,27 @@ fn missing_file_and_bad_wav_are_clear_errors() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a WAV file"));
 }
+
+#[test]
+fn piper_speech_survives_the_phone_line_and_whisper() {
+    if !models_present("base-q8_0") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("dir");
+    let wav = dir.path().join("said.wav");
+    let out = Command::new(env!("CARGO_BIN_EXE_kefu"))
+        .current_dir(root())
+        .args(["say", "Your parcel will arrive on Tuesday morning.", "-o"])
+        .arg(&wav)
+        .args(["--rate", "8000"])
+        .output()
+        .expect("run kefu say");
+    assert!(
+        out.status.success(),
+        "kefu say: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = transcribe(wav.to_str().expect("utf8"), "base-q8_0");
+    let words = ["parcel", "arrive", "tuesday", "morning"];
+    assert!(words_found(&text, &words) >= 3, "heard: {text:?}");
+}

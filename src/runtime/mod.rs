@@ -8,3 +8,4 @@ pub mod ports;
 pub mod recorder;
 #[cfg(feature = "speech")]
 pub mod speech;
+pub mod tts_cache;

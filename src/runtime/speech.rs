@@ -65,6 +65,8 @@ pub struct PoolConfig {
     pub asr_workers: usize,
     /// Language and deadline per utterance.
     pub asr: AsrOptions,
+    /// Synthesized speech kept on disk, when enabled.
+    pub cache: Option<super::tts_cache::TtsCache>,
 }
 
 impl SpeechPool {
@@ -100,10 +102,10 @@ impl SpeechPool {
             }
         }
         if let Some(tts) = tts {
-            let (s, m) = (shared.clone(), media.clone());
+            let (s, m, c) = (shared.clone(), media.clone(), config.cache.clone());
             std::thread::Builder::new()
                 .name("kefu-tts".into())
-                .spawn(move || tts_loop(&s, tts.as_ref(), &m))?;
+                .spawn(move || tts_loop(&s, tts.as_ref(), &m, c.as_ref()))?;
         }
         Ok(pool)
     }
@@ -202,11 +204,24 @@ fn asr_loop(shared: &Shared, asr: &dyn Recognizer, media: &MediaHandle, options:
     }
 }
 
-fn tts_loop(shared: &Shared, tts: &dyn Synthesizer, media: &MediaHandle) {
+fn tts_loop(
+    shared: &Shared,
+    tts: &dyn Synthesizer,
+    media: &MediaHandle,
+    cache: Option<&super::tts_cache::TtsCache>,
+) {
     while let Some(job) = next_job(shared, false) {
         let Job::Synthesize { call, req, text } = job else {
             continue;
         };
+        if let Some(samples) = cache.and_then(|c| c.get(&text)) {
+            let chunk = SpeechChunk::Audio(samples);
+            media.send(call, ToMedia::Speech { call, req, chunk });
+            let chunk = SpeechChunk::End;
+            media.send(call, ToMedia::Speech { call, req, chunk });
+            continue;
+        }
+        let mut whole: Vec<i16> = Vec::new();
         let is_cancelled = || {
             shared
                 .cancelled
@@ -215,7 +230,7 @@ fn tts_loop(shared: &Shared, tts: &dyn Synthesizer, media: &MediaHandle) {
                 .unwrap_or(false)
         };
         let mut resampler = match Resampler::new(Hz(tts.sample_rate()), Hz(CALL_RATE)) {
-            Ok(r) => Some(r),
+            Ok(r) => r,
             Err(e) => {
                 let chunk = SpeechChunk::Failed(e.to_string());
                 media.send(call, ToMedia::Speech { call, req, chunk });
@@ -229,8 +244,9 @@ fn tts_loop(shared: &Shared, tts: &dyn Synthesizer, media: &MediaHandle) {
                 return false;
             }
             let mut out = Vec::with_capacity(c.samples.len() * CALL_RATE as usize / 22050 + 16);
-            if let Some(r) = resampler.as_mut() {
-                r.process(&c.samples, &mut out);
+            resampler.process(&c.samples, &mut out);
+            if cache.is_some() {
+                whole.extend_from_slice(&out);
             }
             media.send(
                 call,
@@ -243,7 +259,12 @@ fn tts_loop(shared: &Shared, tts: &dyn Synthesizer, media: &MediaHandle) {
         });
         let chunk = match result {
             Ok(()) if stopped => continue,
-            Ok(()) => SpeechChunk::End,
+            Ok(()) => {
+                if let Some(c) = cache.filter(|_| !whole.is_empty()) {
+                    c.put(&text, &whole);
+                }
+                SpeechChunk::End
+            }
             Err(e) => SpeechChunk::Failed(e.to_string()),
         };
         media.send(call, ToMedia::Speech { call, req, chunk });
