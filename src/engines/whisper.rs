@@ -171,6 +171,10 @@ impl Recognizer for WhisperRecognizer {
         if self.config.sized_window {
             params.set_audio_ctx(audio_ctx_for(input.len()));
         }
+        // Whisper sometimes repeats a short utterance until its token limit
+        // ("ten of clubs ten of clubs …"), which costs seconds; people say
+        // at most ~4 tokens a second, so cap the decode to the audio.
+        params.set_max_tokens(max_tokens_for(audio_secs));
         params.set_abort_callback_safe(move || Instant::now() > deadline);
         let result = state.full(params, &input);
         let text = match result {
@@ -198,6 +202,13 @@ impl Recognizer for WhisperRecognizer {
             decoding,
         })
     }
+}
+
+/// The most tokens an utterance of `secs` seconds can need: fast speech is
+/// about 4 tokens a second (digits and names a little more), with a floor
+/// for very short answers.
+pub fn max_tokens_for(secs: f32) -> i32 {
+    ((secs * 6.0).ceil() as i32 + 8).clamp(12, 224)
 }
 
 /// Trims Whisper's output and drops its non-speech markers
@@ -233,6 +244,13 @@ mod tests {
             clean(" Hello there. (coughs) Bye [MUSIC]"),
             "Hello there. Bye"
         );
+    }
+
+    #[test]
+    fn token_cap_follows_the_utterance() {
+        assert_eq!(max_tokens_for(0.5), 12);
+        assert_eq!(max_tokens_for(2.0), 20);
+        assert_eq!(max_tokens_for(100.0), 224);
     }
 
     #[test]
