@@ -8,9 +8,6 @@
 //! streams), so the `data` chunk is read to the end of the output instead of
 //! trusting it.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use super::tts::{Chunk, Synthesizer, TtsError};
 
 /// A [`Synthesizer`] that runs `espeak-ng -v VOICE --stdout`.
@@ -38,33 +35,8 @@ impl EspeakSynth {
 
     /// The WAV rate and samples for `text`.
     fn run(&self, text: &str) -> Result<(u32, Vec<i16>), TtsError> {
-        let mut child = Command::new(&self.program)
-            .args(["-b", "1", "--stdin", "--stdout", "-v", &self.voice])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| TtsError::Espeak(format!("cannot run `{}`: {e}", self.program)))?;
-        let mut stdin = child
-            .stdin
-            .take()
-            .ok_or_else(|| TtsError::Espeak("no stdin".into()))?;
-        let text = format!("{text}\n");
-        let writer = std::thread::spawn(move || stdin.write_all(text.as_bytes()));
-        let out = child
-            .wait_with_output()
-            .map_err(|e| TtsError::Espeak(e.to_string()))?;
-        let _ = writer.join();
-        let err = String::from_utf8_lossy(&out.stderr);
-        if !out.status.success() {
-            return Err(TtsError::Espeak(format!(
-                "voice `{}`: {} {}",
-                self.voice,
-                out.status,
-                err.trim()
-            )));
-        }
-        wav_samples(&out.stdout)
+        let stdout = super::phonemize::run_espeak(&self.program, &["--stdout"], &self.voice, text)?;
+        wav_samples(&stdout)
             .ok_or_else(|| TtsError::Espeak(format!("voice `{}`: output is not a WAV", self.voice)))
     }
 }

@@ -165,41 +165,54 @@ impl Espeak {
     /// Non-empty output lines of `espeak-ng -q --ipa` for `text`, with
     /// espeak's language-switch marks such as `(fr)` removed.
     fn run(&self, text: &str) -> Result<Vec<String>, TtsError> {
-        // -b 1: the input is UTF-8; --stdin: text that starts with '-' is not
-        // an option.
-        let mut child = Command::new(&self.program)
-            .args(["-q", "--ipa", "-b", "1", "--stdin", "-v", &self.voice])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| TtsError::Espeak(format!("cannot run `{}`: {e}", self.program)))?;
-        let mut stdin = child
-            .stdin
-            .take()
-            .ok_or_else(|| TtsError::Espeak("no stdin".into()))?;
-        let text = format!("{text}\n");
-        let writer = std::thread::spawn(move || stdin.write_all(text.as_bytes()));
-        let out = child
-            .wait_with_output()
-            .map_err(|e| TtsError::Espeak(e.to_string()))?;
-        let _ = writer.join();
-        if !out.status.success() {
-            let err = String::from_utf8_lossy(&out.stderr);
-            return Err(TtsError::Espeak(format!(
-                "voice `{}`: {} {}",
-                self.voice,
-                out.status,
-                err.trim()
-            )));
-        }
-        Ok(String::from_utf8_lossy(&out.stdout)
+        let stdout = run_espeak(&self.program, &["-q", "--ipa"], &self.voice, text)?;
+        Ok(String::from_utf8_lossy(&stdout)
             .lines()
             .map(strip_language_marks)
             .map(|l| l.trim().to_owned())
             .filter(|l| !l.is_empty())
             .collect())
     }
+}
+
+/// Runs `program` (espeak-ng) with `args`, the voice, and `text` on stdin;
+/// returns its stdout. `-b 1`: the input is UTF-8; `--stdin`: text that
+/// starts with '-' is not taken for an option.
+pub(crate) fn run_espeak(
+    program: &str,
+    args: &[&str],
+    voice: &str,
+    text: &str,
+) -> Result<Vec<u8>, TtsError> {
+    let mut child = Command::new(program)
+        .args(args)
+        .args(["-b", "1", "--stdin", "-v", voice])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| TtsError::Espeak(format!("cannot run `{program}`: {e}")))?;
+    let mut stdin = child
+        .stdin
+        .take()
+        .ok_or_else(|| TtsError::Espeak("no stdin".into()))?;
+    let text = format!("{text}\n");
+    // Written from another thread: espeak may fill its stdout pipe before it
+    // has read all of its input.
+    let writer = std::thread::spawn(move || stdin.write_all(text.as_bytes()));
+    let out = child
+        .wait_with_output()
+        .map_err(|e| TtsError::Espeak(e.to_string()))?;
+    let _ = writer.join();
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(TtsError::Espeak(format!(
+            "voice `{voice}`: {} {}",
+            out.status,
+            err.trim()
+        )));
+    }
+    Ok(out.stdout)
 }
 
 fn clause_line(c: &Clause) -> String {
