@@ -4,7 +4,7 @@
 //! fallback prompt, and kefu listens again.
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use kefu_core::engine::TranscribeKind;
 use kefu_sim::audio::dominant;
@@ -12,7 +12,7 @@ use kefu_sim::fixture::{self, SORRY_FREQ};
 use kefu_sim::net::NetConfig;
 use kefu_sim::phone::ScriptedPhone;
 use kefu_sim::world::SpeechRequest;
-use kefu_sim::World;
+use kefu_sim::{PhoneId, World};
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -27,6 +27,20 @@ fn world(asr: Duration, tts: Duration) -> World {
     w.speech_services().asr_delay = asr;
     w.speech_services().tts_first_audio = tts;
     w
+}
+
+/// What the phone hears from `from` until kefu falls silent is the recorded
+/// fallback prompt.
+fn assert_fallback_heard_from(w: &mut World, p: PhoneId, from: Instant) {
+    assert!(w.run_until_kefu_done(p, ms(5000)));
+    let i = w
+        .phone(p)
+        .levels()
+        .iter()
+        .position(|(t, _)| *t >= from)
+        .expect("packets");
+    let heard = &w.phone(p).heard_samples()[i * 160..];
+    assert_eq!(dominant(heard, &[1000, SORRY_FREQ]), Some(SORRY_FREQ));
 }
 
 #[test]
@@ -70,15 +84,7 @@ fn a_stalled_transcription_expires_into_the_fallback() {
         "fallback after {:?}",
         first - end
     );
-    assert!(w.run_until_kefu_done(p, ms(5000)));
-    let i = w
-        .phone(p)
-        .levels()
-        .iter()
-        .position(|(t, _)| *t >= first)
-        .expect("packets");
-    let heard = &w.phone(p).heard_samples()[i * 160..];
-    assert_eq!(dominant(heard, &[1000, SORRY_FREQ]), Some(SORRY_FREQ));
+    assert_fallback_heard_from(&mut w, p, first);
     assert!(w.heard(call).is_empty());
     assert!(w.ended(call).is_none(), "the call goes on");
 }
@@ -104,15 +110,7 @@ fn a_stalled_synthesis_is_cancelled_into_the_fallback() {
         "fallback after {:?}",
         first - answered
     );
-    assert!(w.run_until_kefu_done(p, ms(5000)));
-    let i = w
-        .phone(p)
-        .levels()
-        .iter()
-        .position(|(t, _)| *t >= first)
-        .expect("packets");
-    let heard = &w.phone(p).heard_samples()[i * 160..];
-    assert_eq!(dominant(heard, &[1000, SORRY_FREQ]), Some(SORRY_FREQ));
+    assert_fallback_heard_from(&mut w, p, first);
     let cancelled = w
         .speech_requests(call)
         .iter()
