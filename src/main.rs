@@ -24,27 +24,8 @@ enum Cmd {
         /// Configuration file (TOML); bundled defaults without it.
         #[arg(long)]
         config: Option<PathBuf>,
-        /// SIP address for UDP and TCP (default 0.0.0.0:5060).
-        #[arg(long, value_name = "ADDR:PORT")]
-        sip_listen: Option<String>,
-        /// RTP port range (default 20000-30000).
-        #[arg(long, value_name = "LOW-HIGH")]
-        rtp_ports: Option<String>,
-        /// Data folder: recordings, database (default ./data).
-        #[arg(long, value_name = "DIR")]
-        data_dir: Option<PathBuf>,
-        /// Dialplan: `default` or a dialplan file.
-        #[arg(long, value_name = "NAME_OR_FILE")]
-        dialplan: Option<String>,
-        /// HTTP API address (default 127.0.0.1:8080).
-        #[arg(long, value_name = "ADDR:PORT")]
-        http_listen: Option<String>,
-        /// Concurrent calls before 503 (default 1000).
-        #[arg(long, value_name = "N")]
-        max_calls: Option<usize>,
-        /// Log phone numbers and transcripts at info level.
-        #[arg(long)]
-        log_pii: bool,
+        #[command(flatten)]
+        overrides: Overrides,
     },
     /// Print the text of a recording (any WAV, 8 kHz µ-law included).
     #[cfg(feature = "speech")]
@@ -89,26 +70,8 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Cmd::Serve {
-            config,
-            sip_listen,
-            rtp_ports,
-            data_dir,
-            dialplan,
-            http_listen,
-            max_calls,
-            log_pii,
-        } => {
-            let o = Overrides {
-                sip_listen,
-                rtp_ports,
-                data_dir,
-                dialplan,
-                http_listen,
-                max_calls,
-                log_pii,
-            };
-            let settings = match Settings::load(config.as_deref(), &o) {
+        Cmd::Serve { config, overrides } => {
+            let settings = match Settings::load(config.as_deref(), &overrides) {
                 Ok(s) => s,
                 Err(e) => {
                     eprintln!("kefu: {e}");

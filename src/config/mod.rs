@@ -14,22 +14,30 @@ use std::time::Duration;
 
 pub use file::ConfigError;
 
-/// Command-line overrides; each `Some` replaces the file's value.
-#[derive(Debug, Clone, Default)]
+/// Command-line overrides of `kefu serve`; each `Some` replaces the file's
+/// value. The flag names are a stable interface.
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct Overrides {
-    /// `--sip-listen ADDR:PORT`
+    /// SIP address for UDP and TCP (default 0.0.0.0:5060).
+    #[arg(long, value_name = "ADDR:PORT")]
     pub sip_listen: Option<String>,
-    /// `--rtp-ports LOW-HIGH`
+    /// RTP port range (default 20000-30000).
+    #[arg(long, value_name = "LOW-HIGH")]
     pub rtp_ports: Option<String>,
-    /// `--data-dir DIR`
+    /// Data folder: recordings, speech cache (default ./data).
+    #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// `--dialplan NAME_OR_FILE`
+    /// Dialplan: `default`, `speech`, or a dialplan file.
+    #[arg(long, value_name = "NAME_OR_FILE")]
     pub dialplan: Option<String>,
-    /// `--http-listen ADDR:PORT`
+    /// HTTP API address (default 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR:PORT")]
     pub http_listen: Option<String>,
-    /// `--max-calls N`
+    /// Concurrent calls before 503 (default 1000).
+    #[arg(long, value_name = "N")]
     pub max_calls: Option<usize>,
-    /// `--log-pii`
+    /// Log phone numbers and transcripts at info level.
+    #[arg(long)]
     pub log_pii: bool,
 }
 
