@@ -41,6 +41,19 @@ pub struct SpeechPlan {
     pub tts_voice: String,
     /// Whisper model name or file.
     pub asr_model: String,
+    /// What scores the caller's frames for speech.
+    pub vad: VadKind,
+}
+
+/// The speech detector a speech dialplan listens with (`vad = "..."`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VadKind {
+    /// Silero VAD on ONNX Runtime (the default): robust to noise and to
+    /// G.711, needs `models/silero/silero_vad.onnx`.
+    Silero,
+    /// Frame energy against a tracked noise floor: no model, but any loud
+    /// noise counts as speech.
+    Energy,
 }
 
 /// A dialplan that cannot be used; whose fault: the operator's.
@@ -104,7 +117,9 @@ struct RawSpeech {
     max_no_input: Option<u32>,
     fallback_prompt: Option<String>,
     barge_in: Option<bool>,
+    barge_in_min_speech_ms: Option<u64>,
     end_of_speech_ms: Option<u64>,
+    vad: Option<String>,
     #[serde(default)]
     answers: Vec<RawAnswer>,
 }
@@ -282,7 +297,9 @@ fn speech_plan(source: &str, raw: &Raw) -> Result<Option<SpeechPlan>, DialplanEr
         max_no_input: None,
         fallback_prompt: None,
         barge_in: None,
+        barge_in_min_speech_ms: None,
         end_of_speech_ms: None,
+        vad: None,
         answers: Vec::new(),
     };
     let r = raw.speech.as_ref().unwrap_or(&empty);
@@ -308,20 +325,36 @@ fn speech_plan(source: &str, raw: &Raw) -> Result<Option<SpeechPlan>, DialplanEr
     if let Some(b) = r.barge_in {
         voice.barge_in.enabled = b;
     }
+    if let Some(ms) = r.barge_in_min_speech_ms {
+        voice.barge_in.min_speech = Duration::from_millis(ms);
+    }
     if let Some(ms) = r.end_of_speech_ms {
         voice.endpoint.end_hangover = Duration::from_millis(ms);
     }
-    voice.validate().map_err(|e| DialplanError::Syntax {
+    let fault = |message: String| DialplanError::Syntax {
         file: source.to_string(),
         line: 0,
-        message: format!("speech: {e}"),
-    })?;
+        message,
+    };
+    voice
+        .validate()
+        .map_err(|e| fault(format!("speech: {e}")))?;
+    let vad = match r.vad.as_deref() {
+        None | Some("silero") => VadKind::Silero,
+        Some("energy") => VadKind::Energy,
+        Some(other) => {
+            return Err(fault(format!(
+                "speech.vad: unknown detector {other:?} (use \"silero\" or \"energy\")"
+            )))
+        }
+    };
     Ok(Some(SpeechPlan {
         dialogue,
         voice,
         language: r.language.clone().unwrap_or_else(|| "en".into()),
         tts_voice: r.voice.clone().unwrap_or_else(|| "en_US-joe-medium".into()),
         asr_model: r.model.clone().unwrap_or_else(|| "base-q8_0".into()),
+        vad,
     }))
 }
 
@@ -438,6 +471,37 @@ mod tests {
         let sp = speech.speech.expect("speech settings");
         assert_eq!(sp.language, "en");
         assert_eq!(sp.dialogue.replies.len(), 2);
+        assert_eq!(sp.vad, VadKind::Silero);
+    }
+
+    #[test]
+    fn speech_detector_and_barge_in_settings() {
+        let dir = tempfile::tempdir().expect("dir");
+        let p = write(
+            dir.path(),
+            "kind = \"speech\"\n[speech]\nvad = \"energy\"\nbarge_in_min_speech_ms = 400\n",
+        );
+        let sp = load(p.to_str().expect("utf8"))
+            .expect("load")
+            .speech
+            .expect("speech");
+        assert_eq!(sp.vad, VadKind::Energy);
+        assert_eq!(sp.voice.barge_in.min_speech, Duration::from_millis(400));
+        let p = write(
+            dir.path(),
+            "kind = \"speech\"\n[speech]\nvad = \"webrtc\"\n",
+        );
+        let e = load(p.to_str().expect("utf8")).expect_err("unknown vad");
+        assert!(
+            e.to_string().contains("speech.vad: unknown detector"),
+            "{e}"
+        );
+        let p = write(
+            dir.path(),
+            "kind = \"speech\"\n[speech]\nbarge_in_min_speech_ms = 5\n",
+        );
+        let e = load(p.to_str().expect("utf8")).expect_err("too short");
+        assert!(e.to_string().contains("min_speech"), "{e}");
     }
 
     #[test]

@@ -16,6 +16,7 @@ use crate::runtime::{media, metrics::Metrics, ports::PortPool, recorder};
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let plan = crate::dialplan::load(&settings.dialplan)?;
     tracing::info!(dialplan = %plan.source, prompts = plan.prompts.len(), "dialplan loaded");
+    let detectors = speech_detectors(&plan, settings.media_workers)?;
     std::fs::create_dir_all(&settings.data_dir)
         .map_err(|e| anyhow::anyhow!("data dir {}: {e}", settings.data_dir.display()))?;
     let metrics = Metrics::new(settings.media_workers);
@@ -61,7 +62,11 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
                 voice: plan.speech.as_ref().map(|s| s.voice).unwrap_or_default(),
                 seed: seed.wrapping_add(i as u64),
             };
-            Engine::new(cfg, prompts.clone(), now)
+            let mut engine = Engine::new(cfg, prompts.clone(), now);
+            if let Some(d) = detectors.get(i) {
+                engine.set_detectors(d.clone());
+            }
+            engine
         })
         .collect();
     let (up_tx, up_rx) = tokio::sync::mpsc::unbounded_channel();
@@ -119,6 +124,38 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_millis(300)).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The speech detector of each media worker, for a speech dialplan that
+/// listens with Silero: one model (one ONNX session) per worker, so workers
+/// never wait on each other. Empty otherwise (calls use the energy VAD).
+#[cfg(feature = "speech")]
+fn speech_detectors(
+    plan: &crate::dialplan::Loaded,
+    workers: usize,
+) -> anyhow::Result<Vec<Arc<dyn kefu_core::vad::DetectorFactory>>> {
+    use crate::engines::silero::{default_model_path, SileroFactory, SileroModel};
+    let Some(sp) = &plan.speech else {
+        return Ok(Vec::new());
+    };
+    if sp.vad != crate::dialplan::VadKind::Silero {
+        return Ok(Vec::new());
+    }
+    let path = default_model_path();
+    (0..workers)
+        .map(|_| {
+            let model = SileroModel::load(&path)?;
+            Ok(Arc::new(SileroFactory::new(Arc::new(model))) as Arc<_>)
+        })
+        .collect()
+}
+
+#[cfg(not(feature = "speech"))]
+fn speech_detectors(
+    _plan: &crate::dialplan::Loaded,
+    _workers: usize,
+) -> anyhow::Result<Vec<Arc<dyn kefu_core::vad::DetectorFactory>>> {
+    Ok(Vec::new())
 }
 
 /// Loads the recognizer and the voice a speech dialplan names and starts the

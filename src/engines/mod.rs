@@ -6,6 +6,7 @@ pub mod asr;
 pub mod espeak;
 pub mod phonemize;
 pub mod piper;
+pub mod silero;
 pub mod tts;
 pub mod whisper;
 

@@ -19,6 +19,7 @@ use crate::dialogue::speech::{Settings as SpeechSettings, Speech};
 use crate::dialogue::Dialogue;
 use crate::playout::Prompts;
 use crate::sdp::{LocalCaps, LocalMedia};
+use crate::vad::{DetectorFactory, EnergyFactory};
 
 /// The 20 ms media clock period.
 pub const TICK: Duration = Duration::from_millis(20);
@@ -368,6 +369,7 @@ pub struct Engine {
     epoch: Instant,
     rng: u64,
     stats: Stats,
+    detectors: Arc<dyn DetectorFactory>,
 }
 
 impl Engine {
@@ -384,7 +386,14 @@ impl Engine {
             epoch: now,
             rng,
             stats: Stats::default(),
+            detectors: Arc::new(EnergyFactory),
         }
+    }
+
+    /// Speech calls created from now on listen with detectors from
+    /// `factory` (by default the energy VAD).
+    pub fn set_detectors(&mut self, factory: Arc<dyn DetectorFactory>) {
+        self.detectors = factory;
     }
 
     /// Number of calls (ringing or active).
@@ -500,8 +509,8 @@ impl Engine {
             None => Box::new(Digits::new(self.config.digits.clone())),
         };
         let voice = self.config.speech.as_ref().and_then(|_| {
-            Voice::new(id, self.config.voice)
-                .or_else(|_| Voice::new(id, VoiceSettings::default()))
+            Voice::new(id, self.config.voice, self.detectors.create())
+                .or_else(|_| Voice::new(id, VoiceSettings::default(), self.detectors.create()))
                 .ok()
         });
         match Call::offer(

@@ -71,6 +71,7 @@ pub struct Playout {
     next_id: u64,
     finished: Vec<Finished>,
     streams: Vec<(u64, Stream)>,
+    paused: bool,
 }
 
 impl std::fmt::Debug for Playout {
@@ -92,6 +93,7 @@ impl Playout {
             next_id: 1,
             finished: Vec::new(),
             streams: Vec::new(),
+            paused: false,
         }
     }
 
@@ -148,6 +150,24 @@ impl Playout {
         self.queue.clear();
         self.current = None;
         self.streams.clear();
+        self.paused = false;
+    }
+
+    /// Holds playback where it is: frames are silence and nothing advances
+    /// until [`Playout::resume`] (or a flush). Sources may still be queued
+    /// and streams appended to meanwhile.
+    pub fn pause(&mut self) {
+        self.paused = true;
+    }
+
+    /// Plays on from where [`Playout::pause`] held.
+    pub fn resume(&mut self) {
+        self.paused = false;
+    }
+
+    /// True while held by [`Playout::pause`].
+    pub fn is_paused(&self) -> bool {
+        self.paused
     }
 
     /// True while anything is playing or queued.
@@ -163,6 +183,10 @@ impl Playout {
     /// Fills `out` with the next frame. Returns false (and writes silence)
     /// when nothing is playing, so the caller may choose not to send.
     pub fn next_frame(&mut self, out: &mut [i16]) -> bool {
+        if self.paused {
+            out.fill(0);
+            return false;
+        }
         let mut filled = 0;
         let mut any = false;
         while filled < out.len() {
@@ -264,6 +288,31 @@ mod tests {
         assert_eq!(p.take_finished(), vec![Finished { id: b }]);
         assert!(!p.next_frame(&mut f));
         assert_eq!(f, [0; 160]);
+    }
+
+    #[test]
+    fn pause_holds_the_position_and_resume_plays_on() {
+        let mut p = Playout::new(Hz(8000));
+        let ramp: Vec<i16> = (0..480).map(|i| i as i16).collect();
+        p.push(Source::Pcm {
+            name: "ramp".into(),
+            samples: ramp.into(),
+        });
+        let mut f = [0i16; 160];
+        assert!(p.next_frame(&mut f));
+        p.pause();
+        for _ in 0..5 {
+            f = [7; 160];
+            assert!(!p.next_frame(&mut f));
+            assert_eq!(f, [0; 160]);
+        }
+        assert!(p.is_busy() && p.is_paused());
+        p.resume();
+        assert!(p.next_frame(&mut f));
+        assert_eq!((f[0], f[159]), (160, 319));
+        p.pause();
+        p.flush();
+        assert!(!p.is_paused());
     }
 
     #[test]

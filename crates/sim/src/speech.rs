@@ -8,7 +8,8 @@
 //! [`Line`] plays one caller script against one prompt: each tick it takes
 //! the agent's frame (silence once the prompt is over or flushed), mixes
 //! the caller's frame with the echo of what kefu played, runs
-//! [`EnergyVad`], then [`BargeIn`] (flushing the prompt on an interrupt),
+//! [`EnergyVad`], then [`BargeIn`] (holding the prompt on a pause,
+//! playing on at a resume, flushing it on an interrupt),
 //! then the [`Endpointer`] with its [`UtteranceBuffer`] on the probability
 //! with frames judged to be echo zeroed: the order a `Call` tick should use.
 //! Everything it saw is logged with virtual time since the start.
@@ -22,7 +23,7 @@ use kefu_core::media::Hz;
 use kefu_core::vad::bargein::{self, BargeIn, BargeInPolicy, Decision};
 use kefu_core::vad::endpoint::{EndpointConfig, EndpointEvent, Endpointer, UtteranceAudio};
 use kefu_core::vad::energy::{level_dbfs, EnergyVad};
-use kefu_core::vad::{UtteranceBuffer, FRAME, FRAME_SAMPLES};
+use kefu_core::vad::{UtteranceBuffer, FRAME, FRAME_SAMPLES, SILENCE_DBFS};
 
 use crate::clock::VirtualClock;
 use crate::rng::Rng;
@@ -131,7 +132,9 @@ pub struct Line {
     clock: VirtualClock,
     caller: Vec<i16>,
     prompt: Vec<i16>,
+    prompt_pos: usize,
     flushed: bool,
+    held: bool,
     echo: Option<(f32, usize)>,
     played: Vec<i16>,
     vad: EnergyVad,
@@ -168,7 +171,9 @@ impl Line {
             clock: VirtualClock::new(),
             caller,
             prompt: Vec::new(),
+            prompt_pos: 0,
             flushed: false,
+            held: false,
             echo: None,
             played: Vec::new(),
             vad: EnergyVad::default(),
@@ -237,9 +242,15 @@ impl Line {
         &self.verdicts
     }
 
-    /// The first tick at which kefu played silence because of a flush.
+    /// The first tick at which kefu played silence because barge-in held
+    /// or flushed its prompt.
     pub fn agent_stopped(&self) -> Option<Duration> {
         self.agent_stopped
+    }
+
+    /// How much of the prompt has been played, in samples.
+    pub fn prompt_played(&self) -> usize {
+        self.prompt_pos
     }
 
     /// Everything kefu played, one sample per sample of the call.
@@ -262,13 +273,16 @@ impl Line {
         let now = self.clock.now();
         let i = self.pos;
 
-        // kefu's frame: the prompt until it ends or is flushed.
+        // kefu's frame: the prompt until it ends or is flushed; held, it
+        // stays where it is.
         let mut agent = [0i16; FRAME_SAMPLES];
-        let playing = !self.flushed && i < self.prompt.len();
+        let j = self.prompt_pos;
+        let playing = !self.flushed && !self.held && j < self.prompt.len();
         if playing {
-            let n = (self.prompt.len() - i).min(FRAME_SAMPLES);
-            agent[..n].copy_from_slice(&self.prompt[i..i + n]);
-        } else if self.flushed && self.agent_stopped.is_none() {
+            let n = (self.prompt.len() - j).min(FRAME_SAMPLES);
+            agent[..n].copy_from_slice(&self.prompt[j..j + n]);
+            self.prompt_pos += n;
+        } else if (self.flushed || self.held) && self.agent_stopped.is_none() {
             self.agent_stopped = Some(self.clock.elapsed());
         }
         self.played.extend_from_slice(&agent);
@@ -288,15 +302,27 @@ impl Line {
         }
 
         let prob = self.vad.push(&caller);
+        let played = if self.held {
+            Some(SILENCE_DBFS)
+        } else {
+            playing.then(|| level_dbfs(&agent))
+        };
         let frame = bargein::Frame {
             speech_prob: prob,
             caller_dbfs: self.vad.level(),
-            played_dbfs: playing.then(|| level_dbfs(&agent)),
+            played_dbfs: played,
         };
         if let Some(d) = self.barge.push(now, &frame) {
             self.decisions.push((self.clock.elapsed(), d));
-            // The call flushes its playout: the next frame is silence.
-            self.flushed = true;
+            // The call acts on it in this tick: the next frame follows it.
+            match d {
+                Decision::Pause { .. } => self.held = true,
+                Decision::Resume { .. } => self.held = false,
+                Decision::Interrupt { .. } => {
+                    self.held = false;
+                    self.flushed = true;
+                }
+            }
         }
         let verdict = self.barge.verdict();
         self.verdicts.push(verdict);

@@ -1,5 +1,5 @@
-//! The voice side of a speech call: what the caller says (energy VAD,
-//! endpointing, the utterance's audio, speculative and final transcription)
+//! The voice side of a speech call: what the caller says (the speech
+//! detector, endpointing, the utterance's audio, speculative and final transcription)
 //! and what kefu says (synthesis requests streamed into the playout, and
 //! barge-in stopping them).
 //!
@@ -8,9 +8,10 @@
 //!
 //! ## One tick
 //! In the call's 20 ms tick, after the playout produced kefu's frame and the
-//! media session the caller's: the VAD scores the caller's frame;
-//! [`BargeIn`] judges it against what kefu played (an interrupt flushes the
-//! playout and cancels synthesis); frames judged to be kefu's own echo count
+//! media session the caller's: the detector scores the caller's frame;
+//! [`BargeIn`] judges it against what kefu played (a pause holds the
+//! playout, a resume releases it, an interrupt flushes it and cancels
+//! synthesis); frames judged to be kefu's own echo count
 //! as silence for the [`Endpointer`]; the [`UtteranceBuffer`] takes the
 //! frame before the endpointer's event for it is acted on.
 //!
@@ -35,8 +36,8 @@ use crate::engine::{CallEvent, CallId, Output, SpeechId, TranscribeKind, UttId};
 use crate::playout::Playout;
 use crate::vad::bargein::{self, BargeIn, BargeInPolicy, Decision, Verdict};
 use crate::vad::endpoint::{EndpointConfig, EndpointEvent, Endpointer, UtteranceBuffer};
-use crate::vad::energy::{level_dbfs, EnergyVad};
-use crate::vad::VadError;
+use crate::vad::energy::level_dbfs;
+use crate::vad::{SpeechDetector, VadError, SILENCE_DBFS};
 
 /// Listening and barge-in settings of speech calls.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -112,7 +113,7 @@ pub(crate) enum Transcript {
 pub struct Voice {
     call: CallId,
     settings: VoiceSettings,
-    vad: EnergyVad,
+    vad: Box<dyn SpeechDetector>,
     endpointer: Endpointer,
     utt: UtteranceBuffer,
     barge: BargeIn,
@@ -128,13 +129,18 @@ pub struct Voice {
 }
 
 impl Voice {
-    /// Voice state for `call`, or why its settings cannot work.
-    pub fn new(call: CallId, settings: VoiceSettings) -> Result<Self, VadError> {
+    /// Voice state for `call` listening with `detector`, or why its
+    /// settings cannot work.
+    pub fn new(
+        call: CallId,
+        settings: VoiceSettings,
+        detector: Box<dyn SpeechDetector>,
+    ) -> Result<Self, VadError> {
         let endpointer = Endpointer::new(settings.endpoint)?;
         let barge = BargeIn::new(settings.barge_in)?;
         Ok(Voice {
             call,
-            vad: EnergyVad::default(),
+            vad: detector,
             utt: UtteranceBuffer::new(endpointer.config()),
             endpointer,
             barge,
@@ -243,6 +249,7 @@ impl Voice {
         }
         self.held = held;
         if held {
+            self.vad.reset();
             self.endpointer.reset();
             self.utt.cancel();
             if self.spec.take().is_some() {
@@ -269,22 +276,37 @@ impl Voice {
         let mut events = Vec::new();
         self.expire(now, playout, out, &mut events);
         if self.held {
+            if self.barge.holding() {
+                self.barge.reset_run();
+                playout.resume();
+            }
             return events;
         }
         let prob = self.vad.push(caller);
+        // A held playout is still kefu's turn: barge-in keeps judging it.
+        let played = if playout.is_paused() {
+            Some(SILENCE_DBFS)
+        } else {
+            playing.then(|| level_dbfs(agent))
+        };
         let frame = bargein::Frame {
             speech_prob: prob,
-            caller_dbfs: self.vad.level(),
-            played_dbfs: playing.then(|| level_dbfs(agent)),
+            caller_dbfs: level_dbfs(caller),
+            played_dbfs: played,
         };
-        if let Some(Decision::Interrupt { .. }) = self.barge.push(now, &frame) {
-            playout.flush();
-            self.cancel_all(out);
-            out.push_back(Output::Event {
-                call: self.call,
-                event: CallEvent::BargeIn,
-            });
-            events.push(VoiceEvent::Dialogue(Event::BargeIn));
+        match self.barge.push(now, &frame) {
+            Some(Decision::Pause { .. }) => playout.pause(),
+            Some(Decision::Resume { .. }) => playout.resume(),
+            Some(Decision::Interrupt { .. }) => {
+                playout.flush();
+                self.cancel_all(out);
+                out.push_back(Output::Event {
+                    call: self.call,
+                    event: CallEvent::BargeIn,
+                });
+                events.push(VoiceEvent::Dialogue(Event::BargeIn));
+            }
+            None => {}
         }
         // What barge-in judged to be kefu's own echo is not the caller.
         let prob = if self.barge.verdict() == Verdict::Echo {

@@ -18,10 +18,19 @@
 //! - **Backchannels.** "mm", "yeah", "嗯", "对" are usually under 300 ms of
 //!   voiced audio; speech must last `min_speech` (280 ms) to interrupt.
 //!
-//! Latency: with speech starting at frame `onset`, [`Decision::Interrupt`]
-//! comes with the frame at `onset + min_speech − FRAME`; the call flushes
-//! its playout in that tick, so the agent falls silent by
-//! `onset + min_speech + FRAME` at the latest.
+//! Waiting `min_speech` before falling silent would leave the agent talking
+//! over the caller for 300 ms. So the decision comes in two steps: after
+//! `pause_after` (40 ms) of speech the agent holds its playout where it is
+//! ([`Decision::Pause`]); if the speech reaches `min_speech` the playout is
+//! flushed ([`Decision::Interrupt`]); if it stops first (silence for
+//! `resume_after`, 120 ms) it was a backchannel or a noise, and the agent
+//! plays on from where it held ([`Decision::Resume`]).
+//!
+//! Latency: with speech starting at frame `onset`, `Pause` comes with the
+//! frame at `onset + pause_after − FRAME` and the call holds its playout
+//! from the next tick, so the agent falls silent by `onset + pause_after +
+//! FRAME` (plus the detector's own lag); `Interrupt` comes with the frame at
+//! `onset + min_speech − FRAME`.
 //!
 //! Not here: flushing the playout (the call does), endpointing the caller's
 //! utterance (see [`super::endpoint`]), a real echo canceller.
@@ -40,6 +49,13 @@ pub struct BargeInPolicy {
     pub enabled: bool,
     /// Speech needed to interrupt (280 ms): longer than most backchannels.
     pub min_speech: Duration,
+    /// Speech after which the agent holds its playout until the speech
+    /// proves long enough to interrupt, or stops (40 ms). At or above
+    /// `min_speech` the agent never holds, it only stops.
+    pub pause_after: Duration,
+    /// Silence that ends a hold without an interrupt: the agent plays on
+    /// (120 ms).
+    pub resume_after: Duration,
     /// Speech probability at which a frame counts as speech (0.5).
     pub threshold: f32,
     /// Caller frames quieter than this never interrupt (−45 dBFS).
@@ -61,6 +77,8 @@ impl Default for BargeInPolicy {
         BargeInPolicy {
             enabled: true,
             min_speech: Duration::from_millis(280),
+            pause_after: Duration::from_millis(40),
+            resume_after: Duration::from_millis(120),
             threshold: 0.5,
             min_level_dbfs: -45.0,
             echo_margin_db: 3.0,
@@ -76,6 +94,8 @@ impl BargeInPolicy {
     pub fn validate(&self) -> Result<(), VadError> {
         let ms = Duration::from_millis;
         check_duration("min_speech", self.min_speech, FRAME, ms(2_000))?;
+        check_duration("pause_after", self.pause_after, FRAME, ms(2_000))?;
+        check_duration("resume_after", self.resume_after, FRAME, ms(2_000))?;
         check_duration("echo_tail", self.echo_tail, FRAME, ms(2_000))?;
         check_probability("threshold", self.threshold)?;
         let db = |key, v: f32, lo: f32, hi: f32| {
@@ -105,7 +125,9 @@ pub struct Frame {
     /// ([`super::energy::level_dbfs`]).
     pub caller_dbfs: f32,
     /// Level of the frame kefu played in the same tick, or `None` when its
-    /// playout was idle. The echo path delay is accounted for inside.
+    /// playout was idle. While the playout is held after a
+    /// [`Decision::Pause`] it is not idle: pass [`SILENCE_DBFS`]. The echo
+    /// path delay is accounted for inside.
     pub played_dbfs: Option<f32>,
 }
 
@@ -123,6 +145,18 @@ pub enum Verdict {
 /// What to do about the agent's playout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
+    /// Hold the playout where it is (silence from the next frame): the
+    /// caller may be interrupting.
+    Pause {
+        /// First frame of the caller's speech.
+        onset: Instant,
+    },
+    /// The speech that caused the hold stopped short of `min_speech`: play
+    /// on from where the playout was held.
+    Resume {
+        /// First frame of that speech.
+        onset: Instant,
+    },
     /// Stop playing now (flush the playout queue this tick).
     Interrupt {
         /// First frame of the caller's speech.
@@ -137,12 +171,26 @@ pub enum Decision {
 pub struct BargeIn {
     policy: BargeInPolicy,
     min_frames: u32,
+    pause_frames: u32,
+    resume_frames: u32,
     tail_frames: usize,
     played: VecDeque<f32>,
     erl_db: f32,
-    run: Option<(Instant, u32)>,
+    run: Option<Run>,
     decided: bool,
     verdict: Verdict,
+}
+
+/// The caller's current stretch of speech over the agent.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    onset: Instant,
+    /// Speech frames since `onset`.
+    speech: u32,
+    /// Non-speech frames since the last speech frame (counted while held).
+    gap: u32,
+    /// A `Pause` went out and neither `Resume` nor `Interrupt` yet.
+    held: bool,
 }
 
 /// Per-frame step of the ERL estimate toward a higher loss (≈2 s time
@@ -165,6 +213,8 @@ impl BargeIn {
         Ok(BargeIn {
             policy,
             min_frames: frames_for(policy.min_speech),
+            pause_frames: frames_for(policy.pause_after),
+            resume_frames: frames_for(policy.resume_after),
             tail_frames,
             played: VecDeque::with_capacity(tail_frames + 1),
             erl_db: policy.initial_erl_db,
@@ -184,6 +234,8 @@ impl BargeIn {
     pub fn set_policy(&mut self, policy: BargeInPolicy) -> Result<(), VadError> {
         policy.validate()?;
         self.min_frames = frames_for(policy.min_speech);
+        self.pause_frames = frames_for(policy.pause_after);
+        self.resume_frames = frames_for(policy.resume_after);
         self.tail_frames = frames_for(policy.echo_tail) as usize;
         self.erl_db = self.erl_db.min(policy.max_erl_db);
         self.policy = policy;
@@ -206,9 +258,22 @@ impl BargeIn {
         self.played.iter().copied().fold(SILENCE_DBFS, f32::max)
     }
 
+    /// True between a [`Decision::Pause`] and its `Resume` or `Interrupt`.
+    pub fn holding(&self) -> bool {
+        self.run.is_some_and(|r| r.held)
+    }
+
+    /// Forgets the current stretch of speech (the call went on hold); a
+    /// hold in progress is over, without a decision.
+    pub fn reset_run(&mut self) {
+        self.run = None;
+        self.decided = false;
+    }
+
     /// Feeds one tick: the caller's frame (after the jitter buffer) and the
     /// level of what kefu played in the same tick. Returns an interrupt at
-    /// most once per stretch of playout.
+    /// most once per stretch of playout; a pause is always followed by
+    /// exactly one resume or interrupt, unless the playout goes idle first.
     pub fn push(&mut self, now: Instant, frame: &Frame) -> Option<Decision> {
         let played = frame.played_dbfs.map(level);
         if self.played.len() >= self.tail_frames {
@@ -233,23 +298,53 @@ impl BargeIn {
 
         if played.is_none() {
             // Nothing to interrupt; the next prompt may be interrupted again.
-            self.run = None;
-            self.decided = false;
+            self.reset_run();
             return None;
         }
         if self.verdict != Verdict::Speech || !self.policy.enabled {
+            return self.quiet_frame();
+        }
+        let mut run = self.run.unwrap_or(Run {
+            onset: now,
+            speech: 0,
+            gap: 0,
+            held: false,
+        });
+        run.speech = run.speech.saturating_add(1);
+        run.gap = 0;
+        let decision = if self.decided {
+            None
+        } else if run.speech >= self.min_frames {
+            self.decided = true;
+            run.held = false;
+            Some(Decision::Interrupt {
+                onset: run.onset,
+                at: now,
+            })
+        } else if !run.held && run.speech >= self.pause_frames {
+            run.held = true;
+            Some(Decision::Pause { onset: run.onset })
+        } else {
+            None
+        };
+        self.run = Some(run);
+        decision
+    }
+
+    /// A frame that is not the caller speaking: ends a run of speech, and a
+    /// hold once the silence has lasted `resume_after`.
+    fn quiet_frame(&mut self) -> Option<Decision> {
+        let mut run = self.run?;
+        if !run.held {
             self.run = None;
             return None;
         }
-        let (onset, n) = match self.run {
-            Some((onset, n)) => (onset, n.saturating_add(1)),
-            None => (now, 1),
-        };
-        self.run = Some((onset, n));
-        if n >= self.min_frames && !self.decided {
-            self.decided = true;
-            return Some(Decision::Interrupt { onset, at: now });
+        run.gap += 1;
+        if run.gap >= self.resume_frames || !self.policy.enabled {
+            self.run = None;
+            return Some(Decision::Resume { onset: run.onset });
         }
+        self.run = Some(run);
         None
     }
 
@@ -326,6 +421,13 @@ mod tests {
         10.0 * (10f32.powf(a / 10.0) + 10f32.powf(b / 10.0)).log10()
     }
 
+    fn interrupts(ev: &[(usize, Decision)]) -> Vec<(usize, Decision)> {
+        ev.iter()
+            .copied()
+            .filter(|(_, d)| matches!(d, Decision::Interrupt { .. }))
+            .collect()
+    }
+
     fn barge() -> BargeIn {
         BargeIn::new(BargeInPolicy::default()).expect("defaults are valid")
     }
@@ -388,9 +490,67 @@ mod tests {
     }
 
     #[test]
-    fn a_200_ms_backchannel_does_not_interrupt() {
+    fn a_200_ms_backchannel_holds_then_resumes() {
         let t0 = Instant::now();
         let mut b = barge();
+        let ev = run(&mut b, t0, 100, None, Some((-15.0, 20, 30)));
+        let onset = at(t0, 20);
+        // Held on the 2nd speech frame (40 ms); resumed on the 6th quiet
+        // frame (120 ms) after the last speech frame (29).
+        assert_eq!(
+            ev,
+            vec![
+                (21, Decision::Pause { onset }),
+                (35, Decision::Resume { onset })
+            ]
+        );
+        assert!(!b.holding());
+    }
+
+    #[test]
+    fn a_dip_inside_speech_keeps_the_hold_and_counts_on() {
+        let t0 = Instant::now();
+        let mut b = barge();
+        let talk = |p: f32| Frame {
+            speech_prob: p,
+            caller_dbfs: -15.0,
+            played_dbfs: Some(SILENCE_DBFS),
+        };
+        let mut ev = Vec::new();
+        // 5 speech frames, 3 quiet (under resume_after), 9 speech: 14.
+        let probs = [[0.9; 5].as_slice(), &[0.1; 3], &[0.9; 9]].concat();
+        for (i, p) in probs.iter().enumerate() {
+            if let Some(d) = b.push(at(t0, i), &talk(*p)) {
+                ev.push((i, d));
+            }
+        }
+        let onset = at(t0, 0);
+        assert_eq!(
+            ev,
+            vec![
+                (1, Decision::Pause { onset }),
+                (
+                    16,
+                    Decision::Interrupt {
+                        onset,
+                        at: at(t0, 16)
+                    }
+                )
+            ]
+        );
+    }
+
+    #[test]
+    fn pause_after_at_min_speech_never_holds() {
+        let t0 = Instant::now();
+        let mut b = BargeIn::new(BargeInPolicy {
+            pause_after: ms(280),
+            ..BargeInPolicy::default()
+        })
+        .expect("valid");
+        let ev = run(&mut b, t0, 100, None, Some((-15.0, 20, 40)));
+        assert_eq!(ev.len(), 1, "{ev:?}");
+        assert!(matches!(ev[0].1, Decision::Interrupt { .. }));
         let ev = run(&mut b, t0, 100, None, Some((-15.0, 20, 30)));
         assert!(ev.is_empty(), "{ev:?}");
     }
@@ -400,12 +560,13 @@ mod tests {
         let t0 = Instant::now();
         let mut b = barge();
         let ev = run(&mut b, t0, 100, None, Some((-15.0, 20, 40)));
-        // 280 ms = 14 frames: decided on the 14th speech frame.
+        // Held at 40 ms; 280 ms = 14 frames: decided on the 14th speech frame.
+        let onset = at(t0, 20);
         let want = Decision::Interrupt {
-            onset: at(t0, 20),
+            onset,
             at: at(t0, 33),
         };
-        assert_eq!(ev, vec![(33, want)]);
+        assert_eq!(ev, vec![(21, Decision::Pause { onset }), (33, want)]);
     }
 
     #[test]
@@ -423,7 +584,7 @@ mod tests {
     fn loud_caller_over_the_bot_and_its_echo_interrupts() {
         let t0 = Instant::now();
         let mut b = barge();
-        let ev = run(&mut b, t0, 200, Some(10.0), Some((-12.0, 100, 150)));
+        let ev = interrupts(&run(&mut b, t0, 200, Some(10.0), Some((-12.0, 100, 150))));
         assert_eq!(ev.len(), 1, "{ev:?}");
         assert!(matches!(ev[0].1, Decision::Interrupt { onset, .. } if onset == at(t0, 100)));
     }
@@ -441,13 +602,13 @@ mod tests {
         let mut quiet_line = barge();
         run(&mut quiet_line, t0, 300, Some(20.0), None);
         assert!(quiet_line.erl_db() > 17.0, "{}", quiet_line.erl_db());
-        let ev = run(
+        let ev = interrupts(&run(
             &mut quiet_line,
             t0,
             60,
             Some(20.0),
             Some((BOT - 8.0, 10, 60)),
-        );
+        ));
         assert_eq!(ev.len(), 1, "{ev:?}");
     }
 
@@ -465,15 +626,16 @@ mod tests {
         }
         // Echo tail: a loud caller right after playback starts is judged
         // against a reference the bot's playout just set.
+        let is_interrupt = |d: Option<Decision>| matches!(d, Some(Decision::Interrupt { .. }));
         let mut decisions = 0;
         for i in 30..100 {
-            decisions += usize::from(b.push(at(t0, i), &talk(Some(-30.0))).is_some());
+            decisions += usize::from(is_interrupt(b.push(at(t0, i), &talk(Some(-30.0)))));
         }
         assert_eq!(decisions, 1);
         b.push(at(t0, 100), &talk(None));
         let mut again = 0;
         for i in 101..130 {
-            again += usize::from(b.push(at(t0, i), &talk(Some(-30.0))).is_some());
+            again += usize::from(is_interrupt(b.push(at(t0, i), &talk(Some(-30.0)))));
         }
         assert_eq!(again, 1);
     }
@@ -522,21 +684,38 @@ mod tests {
                 let t0 = Instant::now();
                 let mut b = barge();
                 let mut since_idle = 0usize;
+                let mut held = false;
                 for (i, f) in frames.iter().enumerate() {
                     let d = b.push(at(t0, i), f);
                     prop_assert!(b.erl_db().is_finite());
                     prop_assert!((0.0..=30.0).contains(&b.erl_db()));
                     if f.played_dbfs.is_none() {
                         prop_assert_eq!(d, None);
+                        prop_assert!(!b.holding());
                         since_idle = 0;
+                        held = false;
                         continue;
                     }
-                    if let Some(Decision::Interrupt { onset, at: when }) = d {
-                        since_idle += 1;
-                        prop_assert_eq!(since_idle, 1);
-                        prop_assert_eq!(when, at(t0, i));
-                        prop_assert!(when - onset >= ms(260));
+                    match d {
+                        Some(Decision::Interrupt { onset, at: when }) => {
+                            since_idle += 1;
+                            prop_assert_eq!(since_idle, 1);
+                            prop_assert_eq!(when, at(t0, i));
+                            prop_assert!(when - onset >= ms(260));
+                            held = false;
+                        }
+                        // Pauses and resumes alternate, a pause first.
+                        Some(Decision::Pause { .. }) => {
+                            prop_assert!(!held);
+                            held = true;
+                        }
+                        Some(Decision::Resume { .. }) => {
+                            prop_assert!(held);
+                            held = false;
+                        }
+                        None => {}
                     }
+                    prop_assert_eq!(held, b.holding());
                 }
             }
         }

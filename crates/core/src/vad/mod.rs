@@ -15,8 +15,10 @@
 //! - [`bargein::BargeIn`]: whether speech during agent playback is the
 //!   caller interrupting, or only the echo of what kefu played (the carrier
 //!   has no echo canceller) or a short backchannel ("mm", "嗯").
+//! - [`detector::SpeechDetector`]: where the probabilities come from (the
+//!   shell's Silero model through a [`detector::DetectorFactory`]).
 //! - [`energy::EnergyVad`]: RMS level against a tracked noise floor, turned
-//!   into a probability-like value.
+//!   into a probability-like value; the detector when no model is plugged in.
 //!
 //! Not here: running the neural model (the shell's engines), flushing the
 //! playout queue (the call acts on [`bargein::Decision`]), transcription.
@@ -28,6 +30,7 @@
 //! `now` of its first silent frame (= end of the last speech frame).
 
 pub mod bargein;
+pub mod detector;
 pub mod endpoint;
 pub mod energy;
 pub mod utterance;
@@ -37,6 +40,7 @@ use std::time::Duration;
 use thiserror::Error;
 
 pub use bargein::{BargeIn, BargeInPolicy, Decision};
+pub use detector::{DetectorFactory, EnergyFactory, SpeechDetector};
 pub use endpoint::{EndpointConfig, EndpointEvent, Endpointer, UtteranceAudio, UtteranceBuffer};
 pub use energy::EnergyVad;
 
