@@ -119,6 +119,7 @@ struct RawSpeech {
     barge_in: Option<bool>,
     barge_in_min_speech_ms: Option<u64>,
     end_of_speech_ms: Option<u64>,
+    early_end_ms: Option<u64>,
     vad: Option<String>,
     #[serde(default)]
     answers: Vec<RawAnswer>,
@@ -299,6 +300,7 @@ fn speech_plan(source: &str, raw: &Raw) -> Result<Option<SpeechPlan>, DialplanEr
         barge_in: None,
         barge_in_min_speech_ms: None,
         end_of_speech_ms: None,
+        early_end_ms: None,
         vad: None,
         answers: Vec::new(),
     };
@@ -330,6 +332,9 @@ fn speech_plan(source: &str, raw: &Raw) -> Result<Option<SpeechPlan>, DialplanEr
     }
     if let Some(ms) = r.end_of_speech_ms {
         voice.endpoint.end_hangover = Duration::from_millis(ms);
+    }
+    if let Some(ms) = r.early_end_ms {
+        voice.endpoint.early_end = Duration::from_millis(ms);
     }
     let fault = |message: String| DialplanError::Syntax {
         file: source.to_string(),

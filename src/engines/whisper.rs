@@ -2,10 +2,12 @@
 //! pool of decoder states (each costs ~175 MB, so one per worker thread, not
 //! one per call), and the settings measured to be fast on phone audio:
 //! greedy decoding with temperature fallback off, the encoder window sized
-//! to the utterance (`audio_ctx`), one thread per job, a fixed language and
+//! to the utterance (`audio_ctx`), the cores shared among the jobs running
+//! (a lone job gets them all, a full pool one each), a fixed language and
 //! an abort callback bound to the job's deadline.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -23,13 +25,20 @@ const RATE: u32 = 16_000;
 const CTX_PER_SEC: f32 = 50.0;
 /// The full encoder window.
 const FULL_CTX: i32 = 1500;
+/// The smallest encoder window (5 s). Shorter windows make base repeat
+/// short answers until the token cap ("10 of clubs 10 of clubs …" for a
+/// 1.1 s clip), measured on the recordings of `sip-test/wer.sh`; from 250
+/// frames on they come out once, and the encoder still costs a sixth of
+/// the full window.
+const MIN_CTX: i32 = 250;
 
 /// Settings of a [`WhisperRecognizer`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WhisperConfig {
     /// Decoder states, i.e. utterances decoded at once.
     pub workers: usize,
-    /// Threads per decode (1 is fastest under load on this hardware).
+    /// Threads per decode when every state is busy (1 is fastest under
+    /// load on this hardware); fewer jobs share `workers` threads.
     pub threads: usize,
     /// Size the encoder window to the utterance. Right for `base`; `tiny`
     /// falls into repetition loops with a shrunk window.
@@ -54,6 +63,24 @@ pub struct WhisperRecognizer {
     free: Mutex<Vec<WhisperState>>,
     ready: Condvar,
     config: WhisperConfig,
+    running: AtomicUsize,
+}
+
+/// Counts a decode as running while it lives.
+struct Running<'a>(&'a AtomicUsize);
+
+impl<'a> Running<'a> {
+    /// Registers one more decode; returns it and how many run now.
+    fn start(count: &'a AtomicUsize) -> (Self, usize) {
+        let n = count.fetch_add(1, Ordering::SeqCst) + 1;
+        (Running(count), n)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl std::fmt::Debug for WhisperRecognizer {
@@ -87,6 +114,7 @@ impl WhisperRecognizer {
             free: Mutex::new(states),
             ready: Condvar::new(),
             config: WhisperConfig { workers, ..config },
+            running: AtomicUsize::new(0),
         })
     }
 
@@ -139,7 +167,7 @@ fn to_whisper_input(audio: Audio<'_>) -> Result<Vec<f32>, AsrError> {
 /// margin, never more than the model's full window.
 pub fn audio_ctx_for(samples: usize) -> i32 {
     let secs = samples as f32 / RATE as f32;
-    ((secs * CTX_PER_SEC).ceil() as i32 + 64).min(FULL_CTX)
+    ((secs * CTX_PER_SEC).ceil() as i32 + 64).clamp(MIN_CTX, FULL_CTX)
 }
 
 impl Recognizer for WhisperRecognizer {
@@ -149,6 +177,8 @@ impl Recognizer for WhisperRecognizer {
         let queued_at = Instant::now();
         let mut state = self.take_state()?;
         let started = Instant::now();
+        let (_running, jobs) = Running::start(&self.running);
+        let threads = (self.config.workers / jobs).max(self.config.threads).max(1);
         let deadline = started + options.deadline;
         let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
         let language = options.language.as_str();
@@ -158,7 +188,7 @@ impl Recognizer for WhisperRecognizer {
         } else {
             params.set_language(Some(language));
         }
-        params.set_n_threads(self.config.threads.max(1) as i32);
+        params.set_n_threads(threads as i32);
         params.set_temperature_inc(0.0);
         params.set_no_context(true);
         params.set_no_timestamps(true);
@@ -175,17 +205,27 @@ impl Recognizer for WhisperRecognizer {
         // ("ten of clubs ten of clubs …"), which costs seconds; people say
         // at most ~4 tokens a second, so cap the decode to the audio.
         params.set_max_tokens(max_tokens_for(audio_secs));
+        let max_tokens = max_tokens_for(audio_secs);
         params.set_abort_callback_safe(move || Instant::now() > deadline);
         let result = state.full(params, &input);
         let text = match result {
             Ok(()) => {
                 let mut text = String::new();
+                let mut tokens = 0;
                 for seg in state.as_iter() {
+                    tokens += seg.n_tokens();
                     if let Ok(t) = seg.to_str_lossy() {
                         text.push_str(&t);
                     }
                 }
-                Ok(clean(&text))
+                let text = clean(&text);
+                // Stopped by the cap: a repetition loop, cut back to one
+                // round of it.
+                Ok(if tokens >= max_tokens {
+                    trim_loop(&text)
+                } else {
+                    text
+                })
             }
             Err(e) if Instant::now() > deadline => {
                 let _ = e;
@@ -209,6 +249,30 @@ impl Recognizer for WhisperRecognizer {
 /// for very short answers.
 pub fn max_tokens_for(secs: f32) -> i32 {
     ((secs * 6.0).ceil() as i32 + 8).clamp(12, 224)
+}
+
+/// The text with a repeated tail cut back to one occurrence: the longest
+/// stretch at the end made of one phrase (up to 8 words) said at least
+/// three times in a row, the last one possibly unfinished. Text without
+/// such a tail comes back unchanged.
+pub fn trim_loop(text: &str) -> String {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let n = words.len();
+    let mut best: Option<(usize, usize)> = None;
+    for period in 1..=8.min(n / 3) {
+        // Walk back while each word repeats the one a period later.
+        let mut start = n - period;
+        while start > 0 && words[start - 1] == words[start - 1 + period] {
+            start -= 1;
+        }
+        if n - start >= 3 * period && best.is_none_or(|(s, _)| start < s) {
+            best = Some((start, period));
+        }
+    }
+    match best {
+        Some((start, period)) => words[..start + period].join(" "),
+        None => text.to_string(),
+    }
 }
 
 /// Trims Whisper's output and drops its non-speech markers
@@ -247,6 +311,23 @@ mod tests {
     }
 
     #[test]
+    fn loops_are_cut_back_to_one_round() {
+        assert_eq!(
+            trim_loop("10 of clubs 10 of clubs 10 of clubs 10 of clubs 10"),
+            "10 of clubs"
+        );
+        assert_eq!(trim_loop("5 5 5 5 5 5 5 5"), "5");
+        assert_eq!(
+            trim_loop("I want to pay my bill my bill my bill my"),
+            "I want to pay my bill"
+        );
+        // Nothing repeated three times: unchanged.
+        assert_eq!(trim_loop("no no, I said no"), "no no, I said no");
+        assert_eq!(trim_loop("ten of clubs"), "ten of clubs");
+        assert_eq!(trim_loop(""), "");
+    }
+
+    #[test]
     fn token_cap_follows_the_utterance() {
         assert_eq!(max_tokens_for(0.5), 12);
         assert_eq!(max_tokens_for(2.0), 20);
@@ -255,7 +336,8 @@ mod tests {
 
     #[test]
     fn window_follows_the_utterance() {
-        assert_eq!(audio_ctx_for(16_000), 114);
+        assert_eq!(audio_ctx_for(16_000), MIN_CTX);
+        assert_eq!(audio_ctx_for(16_000 * 5), 314);
         assert_eq!(audio_ctx_for(16_000 * 60), FULL_CTX);
     }
 

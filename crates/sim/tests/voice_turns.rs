@@ -149,6 +149,55 @@ fn a_speculative_transcript_is_reused_at_the_end_of_the_utterance() {
 }
 
 #[test]
+fn a_finished_sentence_ends_the_turn_after_early_end() {
+    let asr = ms(150);
+    let (mut w, call, p) = greeted(true, asr);
+    let (end, first) = turn(&mut w, call, p, "Where is my parcel?", ms(1500));
+    let t = transcriptions(&w, call, end);
+    assert_eq!(t.len(), 1, "{t:?}");
+    assert_eq!(t[0].2, TranscribeKind::Speculative);
+    let cfg = EndpointConfig::default();
+    let tin = transport_in(end, t[0].0, cfg.pause_hangover);
+    let latency = first - end;
+    println!("voice-to-voice latency, finished sentence: {latency:?}");
+    // The pause's transcript is back (pause + 150 ms) before early_end: the
+    // turn ends at early_end, not at the full hangover.
+    assert_eq!(latency, cfg.early_end + TTS + tin - ms(20) + NET);
+    assert!(latency < end_hangover());
+    assert_eq!(w.heard(call), ["where is my parcel?"]);
+}
+
+#[test]
+fn a_finished_sentence_with_a_slow_recogniser_ends_when_its_text_arrives() {
+    let asr = ms(400);
+    let (mut w, call, p) = greeted(true, asr);
+    let (end, first) = turn(&mut w, call, p, "Ten of clubs.", ms(1500));
+    let t = transcriptions(&w, call, end);
+    assert_eq!(t.len(), 1, "{t:?}");
+    // The next tick after the answer (pause + 400 ms < end_hangover).
+    let lat = first - t[0].0;
+    assert!(
+        lat >= asr + TTS + NET && lat <= asr + TTS + NET + ms(20),
+        "{lat:?}"
+    );
+    assert!(
+        first - end < end_hangover() + TTS + ms(80),
+        "{:?}",
+        first - end
+    );
+}
+
+#[test]
+fn an_unfinished_phrase_waits_the_full_hangover() {
+    let asr = ms(150);
+    let (mut w, call, p) = greeted(true, asr);
+    let (end, first) = turn(&mut w, call, p, "I would like to...", ms(1500));
+    let t = transcriptions(&w, call, end);
+    let tin = transport_in(end, t[0].0, EndpointConfig::default().pause_hangover);
+    assert_eq!(first - end, end_hangover() + TTS + tin - ms(20) + NET);
+}
+
+#[test]
 fn a_slow_speculative_still_beats_the_final() {
     // The speculative answer is not back at the end of the utterance: a
     // final goes out, but the speculative answer (same audio) wins.

@@ -27,6 +27,14 @@
 //!   first answer for that number wins (both are for the same audio).
 //!
 //! Otherwise a `Final` goes out under a new number and the call waits.
+//!
+//! ## Ending a turn early
+//! A speculative transcript that has arrived and [sounds
+//! final](crate::vad::turn_end::sounds_final) ends the utterance once the
+//! pause has lasted `early_end` (300 ms) instead of `end_hangover` (600
+//! ms): the transcript is the one for exactly that audio, so the dialogue
+//! gets it at once. If the caller was only drawing breath, what they say
+//! next is a new utterance (and interrupts kefu's reply like any barge-in).
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -315,7 +323,7 @@ impl Voice {
             prob
         };
         self.utt.push(now, caller);
-        let Some(ev) = self.endpointer.push(now, prob) else {
+        let Some(ev) = self.endpointer.push(now, prob).or_else(|| self.early_end()) else {
             return events;
         };
         let audio = self.utt.on_event(&ev);
@@ -347,6 +355,19 @@ impl Voice {
             _ => {}
         }
         events
+    }
+
+    /// Ends the utterance in its pause if the speculative transcript has
+    /// arrived and reads like a finished sentence.
+    fn early_end(&mut self) -> Option<EndpointEvent> {
+        let finished = self.spec.as_ref().is_some_and(
+            |s| matches!(&s.result, Some(Ok(text)) if crate::vad::turn_end::sounds_final(text)),
+        );
+        if finished {
+            self.endpointer.end_early()
+        } else {
+            None
+        }
     }
 
     /// The utterance ended with `samples` up to `end`: the speculative

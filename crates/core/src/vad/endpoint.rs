@@ -50,6 +50,11 @@ pub struct EndpointConfig {
     /// Silence after speech that ends the utterance (600 ms); must exceed
     /// `pause_hangover`.
     pub end_hangover: Duration,
+    /// Silence after which [`Endpointer::end_early`] may end the utterance
+    /// (300 ms): the caller of it knows the turn is over (the speculative
+    /// transcript sounds finished). At or above `end_hangover` it never
+    /// ends anything early.
+    pub early_end: Duration,
     /// Longest utterance (20 s): then it is cut, and still transcribed.
     pub max_utterance: Duration,
     /// With [`Endpointer::arm`], how long to wait for speech (5 s).
@@ -67,6 +72,7 @@ impl Default for EndpointConfig {
             start_hangover: Duration::from_millis(60),
             pause_hangover: Duration::from_millis(100),
             end_hangover: Duration::from_millis(600),
+            early_end: Duration::from_millis(300),
             max_utterance: Duration::from_secs(20),
             no_input_timeout: Duration::from_secs(5),
             pre_roll: Duration::from_millis(200),
@@ -95,6 +101,7 @@ impl EndpointConfig {
                 why: "must be shorter than end_hangover by at least one frame",
             });
         }
+        check_duration("early_end", self.early_end, FRAME, ms(10_000))?;
         check_duration("max_utterance", self.max_utterance, ms(1_000), ms(120_000))?;
         check_duration(
             "no_input_timeout",
@@ -181,6 +188,7 @@ pub struct Endpointer {
     start_frames: u32,
     pause_frames: u32,
     end_frames: u32,
+    early_frames: u32,
     max_frames: u32,
     state: State,
     deadline: Option<Instant>,
@@ -195,6 +203,7 @@ impl Endpointer {
             start_frames: frames_for(cfg.start_hangover),
             pause_frames: frames_for(cfg.pause_hangover),
             end_frames: frames_for(cfg.end_hangover),
+            early_frames: frames_for(cfg.early_end),
             max_frames: frames_for(cfg.max_utterance),
             state: State::Idle { onset: None },
             deadline: None,
@@ -227,6 +236,29 @@ impl Endpointer {
     /// True from `SpeechStarted` until the utterance ends.
     pub fn in_utterance(&self) -> bool {
         !matches!(self.state, State::Idle { .. })
+    }
+
+    /// Ends the utterance now if it is in a pause that has lasted
+    /// `early_end` (and no speech is starting in it): the same
+    /// `UtteranceEnded` the full `end_hangover` would bring, sooner. For a
+    /// caller that knows the turn is over; `None` otherwise, and nothing
+    /// changes.
+    pub fn end_early(&mut self) -> Option<EndpointEvent> {
+        match self.state {
+            State::Paused {
+                start,
+                pause,
+                onset: None,
+                ..
+            } if pause.frames >= self.early_frames && self.early_frames < self.end_frames => {
+                self.state = State::Idle { onset: None };
+                Some(EndpointEvent::UtteranceEnded {
+                    start,
+                    end: pause.at,
+                })
+            }
+            _ => None,
+        }
     }
 
     /// Forgets any utterance under way (hold, transfer); no event is

@@ -469,3 +469,51 @@ mod props {
         }
     }
 }
+
+#[test]
+fn end_early_only_after_early_end_of_pause() {
+    let t0 = Instant::now();
+    let mut e = ep();
+    // 10 speech frames, then silence: the pause starts at frame 10.
+    let ev = feed(&mut e, t0, 0, &cat(&[frames(0.9, 10), frames(0.0, 5)]));
+    assert_eq!(ev.last(), Some(&(14, PauseStarted { at: at(t0, 10) })));
+    // 5 quiet frames (100 ms) is not yet early_end (300 ms = 15).
+    assert_eq!(e.end_early(), None);
+    feed(&mut e, t0, 15, &frames(0.0, 9));
+    assert_eq!(e.end_early(), None);
+    feed(&mut e, t0, 24, &frames(0.0, 1));
+    assert_eq!(
+        e.end_early(),
+        Some(UtteranceEnded {
+            start: at(t0, 0),
+            end: at(t0, 10)
+        })
+    );
+    assert!(!e.in_utterance());
+    // Nothing more for that utterance when the full hangover passes.
+    assert!(feed(&mut e, t0, 25, &frames(0.0, 40)).is_empty());
+}
+
+#[test]
+fn end_early_not_while_speaking_or_with_speech_starting() {
+    let t0 = Instant::now();
+    let mut e = ep();
+    feed(&mut e, t0, 0, &frames(0.9, 10));
+    assert_eq!(e.end_early(), None);
+    feed(&mut e, t0, 10, &cat(&[frames(0.0, 16), frames(0.9, 1)]));
+    // A speech frame in the pause, not yet a resumption: wait.
+    assert_eq!(e.end_early(), None);
+    assert!(e.in_utterance());
+}
+
+#[test]
+fn early_end_at_or_above_the_end_hangover_never_ends_early() {
+    let t0 = Instant::now();
+    let mut e = Endpointer::new(EndpointConfig {
+        early_end: ms(600),
+        ..EndpointConfig::default()
+    })
+    .expect("valid");
+    feed(&mut e, t0, 0, &cat(&[frames(0.9, 10), frames(0.0, 29)]));
+    assert_eq!(e.end_early(), None);
+}

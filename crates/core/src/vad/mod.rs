@@ -17,6 +17,9 @@
 //!   has no echo canceller) or a short backchannel ("mm", "嗯").
 //! - [`detector::SpeechDetector`]: where the probabilities come from (the
 //!   shell's Silero model through a [`detector::DetectorFactory`]).
+//! - [`turn_end::sounds_final`]: whether a pause's speculative transcript
+//!   reads like a finished sentence, so the pause may end the utterance
+//!   early.
 //! - [`energy::EnergyVad`]: RMS level against a tracked noise floor, turned
 //!   into a probability-like value; the detector when no model is plugged in.
 //!
@@ -33,6 +36,7 @@ pub mod bargein;
 pub mod detector;
 pub mod endpoint;
 pub mod energy;
+pub mod turn_end;
 pub mod utterance;
 
 use std::time::Duration;
