@@ -4,6 +4,8 @@
 //! Implementations: [`super::whisper::WhisperRecognizer`] (whisper.cpp via
 //! whisper-rs). Tests and the simulator script their own.
 
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// One utterance to transcribe.
@@ -76,6 +78,10 @@ pub enum AsrError {
     /// The decoder ran past its deadline and was stopped.
     #[error("transcription stopped after its {0:?} deadline")]
     Deadline(Duration),
+    /// The audio went stale (the caller went on speaking) and the decoder
+    /// was stopped.
+    #[error("transcription cancelled")]
+    Cancelled,
     /// The decoder failed.
     #[error("transcription failed: {0}")]
     Decode(String),
@@ -86,4 +92,17 @@ pub enum AsrError {
 pub trait Recognizer: Send + Sync {
     /// Transcribes one utterance; blocks the calling (worker) thread.
     fn transcribe(&self, audio: Audio<'_>, options: &AsrOptions) -> Result<Transcript, AsrError>;
+
+    /// Like [`Recognizer::transcribe`], but gives up with
+    /// [`AsrError::Cancelled`] once `stop` is set. Implementations that
+    /// cannot stop mid-way run to the end.
+    fn transcribe_stoppable(
+        &self,
+        audio: Audio<'_>,
+        options: &AsrOptions,
+        stop: Arc<AtomicBool>,
+    ) -> Result<Transcript, AsrError> {
+        let _ = stop;
+        self.transcribe(audio, options)
+    }
 }

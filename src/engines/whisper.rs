@@ -7,8 +7,8 @@
 //! an abort callback bound to the job's deadline.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use kefu_core::media::resample::Resampler;
@@ -172,6 +172,18 @@ pub fn audio_ctx_for(samples: usize) -> i32 {
 
 impl Recognizer for WhisperRecognizer {
     fn transcribe(&self, audio: Audio<'_>, options: &AsrOptions) -> Result<Transcript, AsrError> {
+        self.transcribe_stoppable(audio, options, Arc::new(AtomicBool::new(false)))
+    }
+
+    fn transcribe_stoppable(
+        &self,
+        audio: Audio<'_>,
+        options: &AsrOptions,
+        stop: Arc<AtomicBool>,
+    ) -> Result<Transcript, AsrError> {
+        if stop.load(Ordering::SeqCst) {
+            return Err(AsrError::Cancelled);
+        }
         let input = to_whisper_input(audio)?;
         let audio_secs = audio.samples.len() as f32 / audio.rate.max(1) as f32;
         let queued_at = Instant::now();
@@ -206,7 +218,10 @@ impl Recognizer for WhisperRecognizer {
         // at most ~4 tokens a second, so cap the decode to the audio.
         params.set_max_tokens(max_tokens_for(audio_secs));
         let max_tokens = max_tokens_for(audio_secs);
-        params.set_abort_callback_safe(move || Instant::now() > deadline);
+        let stopped = stop.clone();
+        params.set_abort_callback_safe(move || {
+            stopped.load(Ordering::SeqCst) || Instant::now() > deadline
+        });
         let result = state.full(params, &input);
         let text = match result {
             Ok(()) => {
@@ -227,6 +242,7 @@ impl Recognizer for WhisperRecognizer {
                     text
                 })
             }
+            Err(_) if stop.load(Ordering::SeqCst) => Err(AsrError::Cancelled),
             Err(e) if Instant::now() > deadline => {
                 let _ = e;
                 Err(AsrError::Deadline(options.deadline))

@@ -410,6 +410,14 @@ impl Worker {
                 Output::Synthesize { call, req, text } => {
                     self.speech(SpeechJob::Synthesize { call, req, text })
                 }
+                Output::CancelTranscription { call, utt } => {
+                    #[cfg(feature = "speech")]
+                    if let Some(p) = self.speech.get() {
+                        p.cancel_transcription(call, utt);
+                    }
+                    #[cfg(not(feature = "speech"))]
+                    let _ = (call, utt);
+                }
                 Output::CancelSynthesis { call, req } => {
                     #[cfg(feature = "speech")]
                     if let Some(p) = self.speech.get() {

@@ -11,10 +11,11 @@
 //! their next clause.
 
 use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use kefu_core::engine::{SpeechChunk, SpeechId, TranscribeKind};
+use kefu_core::engine::{SpeechChunk, SpeechId, TranscribeKind, UttId};
 use kefu_core::media::resample::Resampler;
 use kefu_core::media::Hz;
 use kefu_core::CallId;
@@ -39,6 +40,8 @@ struct Shared {
     asr_ready: Condvar,
     tts_ready: Condvar,
     cancelled: Mutex<HashSet<(CallId, SpeechId)>>,
+    /// Transcriptions being decoded, with the flag that stops them.
+    running: Mutex<Vec<(CallId, UttId, Arc<AtomicBool>)>>,
 }
 
 /// Handle to the pool.
@@ -82,6 +85,7 @@ impl SpeechPool {
             asr_ready: Condvar::new(),
             tts_ready: Condvar::new(),
             cancelled: Mutex::new(HashSet::new()),
+            running: Mutex::new(Vec::new()),
         });
         let pool = SpeechPool {
             shared: shared.clone(),
@@ -149,6 +153,27 @@ impl SpeechPool {
         }
     }
 
+    /// Drops a stale transcription from the queue, or stops its decode;
+    /// no answer is sent for it.
+    pub fn cancel_transcription(&self, call: CallId, utt: UttId) {
+        let stale = |j: &Job| matches!(j, Job::Transcribe { call: c, utt: u, .. } if *c == call && *u == utt);
+        if let Ok(mut q) = self.shared.queues.lock() {
+            let before = q.speculative.len() + q.finals.len();
+            q.speculative.retain(|j| !stale(j));
+            q.finals.retain(|j| !stale(j));
+            if q.speculative.len() + q.finals.len() < before {
+                return;
+            }
+        }
+        if let Ok(running) = self.shared.running.lock() {
+            for (c, u, stop) in running.iter() {
+                if *c == call && *u == utt {
+                    stop.store(true, Ordering::SeqCst);
+                }
+            }
+        }
+    }
+
     /// Stops the threads once their queues are empty.
     pub fn close(&self) {
         if let Ok(mut q) = self.shared.queues.lock() {
@@ -190,16 +215,26 @@ fn asr_loop(shared: &Shared, asr: &dyn Recognizer, media: &MediaHandle, options:
         else {
             continue;
         };
-        let result = asr
-            .transcribe(
-                Audio {
-                    samples: &audio,
-                    rate: CALL_RATE,
-                },
-                options,
-            )
-            .map(|t| t.text)
-            .map_err(|e| e.to_string());
+        let stop = Arc::new(AtomicBool::new(false));
+        if let Ok(mut r) = shared.running.lock() {
+            r.push((call, utt, stop.clone()));
+        }
+        let result = asr.transcribe_stoppable(
+            Audio {
+                samples: &audio,
+                rate: CALL_RATE,
+            },
+            options,
+            stop.clone(),
+        );
+        if let Ok(mut r) = shared.running.lock() {
+            r.retain(|(_, _, s)| !Arc::ptr_eq(s, &stop));
+        }
+        if stop.load(Ordering::SeqCst) {
+            tracing::debug!(%call, utt = utt.0, "stale transcription stopped");
+            continue;
+        }
+        let result = result.map(|t| t.text).map_err(|e| e.to_string());
         media.send(call, ToMedia::Transcript { call, utt, result });
     }
 }

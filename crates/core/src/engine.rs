@@ -235,6 +235,15 @@ pub enum Output {
         /// What to say.
         text: String,
     },
+    /// A transcription's audio is stale (the caller went on speaking after
+    /// the pause it was taken at): drop it if queued, stop it if running.
+    /// Its answer, should one still come, is ignored by the engine.
+    CancelTranscription {
+        /// The call.
+        call: CallId,
+        /// The utterance number.
+        utt: UttId,
+    },
     /// Stop a synthesis (the caller barged in, or the call ended); chunks
     /// still in flight are dropped by the engine.
     CancelSynthesis {

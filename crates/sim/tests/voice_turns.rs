@@ -238,6 +238,16 @@ fn speech_resumed_after_a_pause_discards_the_speculative_transcript() {
         (TranscribeKind::Speculative, "parcel")
     );
     assert!(t.iter().skip(1).all(|x| x.1 > t[0].1), "{t:?}");
+    // The recogniser was told it is stale when the caller went on.
+    let stale: Vec<u64> = w
+        .speech_requests(call)
+        .into_iter()
+        .filter_map(|(_, r)| match r {
+            SpeechRequest::Stale { utt } => Some(utt.0),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(stale, [t[0].1]);
     assert_eq!(t.last().map(|x| x.3.as_str()), Some("parcel missing"));
     assert_eq!(w.heard(call), ["parcel missing"]);
     assert_eq!(

@@ -15,6 +15,12 @@
 //! as silence for the [`Endpointer`]; the [`UtteranceBuffer`] takes the
 //! frame before the endpointer's event for it is acted on.
 //!
+//! While kefu holds the floor (its playout is busy, or held by a pause)
+//! the caller is heard only through barge-in: the endpointer gets their
+//! frames once barge-in holds the playout, and an utterance that started
+//! during a hold which ends in a resume (a backchannel, a cough, echo
+//! stronger than expected) is forgotten, never transcribed.
+//!
 //! ## Transcription
 //! Utterances are numbered ([`UttId`]). At a pause the audio so far goes out
 //! as a `Speculative` transcription. If the caller goes on
@@ -134,6 +140,9 @@ pub struct Voice {
     open: Vec<(SpeechId, u64, Instant)>,
     next_speech: u64,
     held: bool,
+    /// Whether the endpointer was in an utterance when barge-in held the
+    /// playout (then a resume does not forget it).
+    utt_before_hold: bool,
 }
 
 impl Voice {
@@ -159,6 +168,7 @@ impl Voice {
             open: Vec::new(),
             next_speech: 0,
             held: false,
+            utt_before_hold: false,
         })
     }
 
@@ -302,9 +312,18 @@ impl Voice {
             caller_dbfs: level_dbfs(caller),
             played_dbfs: played,
         };
-        match self.barge.push(now, &frame) {
-            Some(Decision::Pause { .. }) => playout.pause(),
-            Some(Decision::Resume { .. }) => playout.resume(),
+        let decision = self.barge.push(now, &frame);
+        match decision {
+            Some(Decision::Pause { .. }) => {
+                self.utt_before_hold = self.endpointer.in_utterance();
+                playout.pause();
+            }
+            Some(Decision::Resume { .. }) => {
+                playout.resume();
+                if !self.utt_before_hold {
+                    self.forget_utterance(out);
+                }
+            }
             Some(Decision::Interrupt { .. }) => {
                 playout.flush();
                 self.cancel_all(out);
@@ -316,8 +335,11 @@ impl Voice {
             }
             None => {}
         }
-        // What barge-in judged to be kefu's own echo is not the caller.
-        let prob = if self.barge.verdict() == Verdict::Echo {
+        // What barge-in judged to be kefu's own echo is not the caller;
+        // while kefu has the floor, only speech barge-in is acting on is.
+        let interrupting =
+            self.barge.holding() || matches!(decision, Some(Decision::Interrupt { .. }));
+        let prob = if self.barge.verdict() == Verdict::Echo || (played.is_some() && !interrupting) {
             0.0
         } else {
             prob
@@ -341,8 +363,14 @@ impl Voice {
                 }
             }
             // Its answer, when it comes, is for stale audio.
-            EndpointEvent::SpeechResumed { .. } if self.spec.take().is_some() => {
-                self.next_utt += 1;
+            EndpointEvent::SpeechResumed { .. } => {
+                if let Some(stale) = self.spec.take() {
+                    self.next_utt += 1;
+                    out.push_back(Output::CancelTranscription {
+                        call: self.call,
+                        utt: stale.id,
+                    });
+                }
             }
             EndpointEvent::UtteranceEnded { .. } | EndpointEvent::MaxLengthReached { .. } => {
                 if let Some(a) = audio {
@@ -355,6 +383,19 @@ impl Voice {
             _ => {}
         }
         events
+    }
+
+    /// Drops the utterance under way, and its speculative transcription.
+    fn forget_utterance(&mut self, out: &mut VecDeque<Output>) {
+        self.endpointer.reset();
+        self.utt.cancel();
+        if let Some(stale) = self.spec.take() {
+            self.next_utt += 1;
+            out.push_back(Output::CancelTranscription {
+                call: self.call,
+                utt: stale.id,
+            });
+        }
     }
 
     /// Ends the utterance in its pause if the speculative transcript has
@@ -383,8 +424,12 @@ impl Voice {
         let same = spec
             .as_ref()
             .is_some_and(|s| s.end == end && s.len == samples.len());
-        if !same && spec.is_some() {
+        if let Some(stale) = spec.as_ref().filter(|_| !same) {
             self.next_utt += 1;
+            out.push_back(Output::CancelTranscription {
+                call: self.call,
+                utt: stale.id,
+            });
         }
         let id = UttId(self.next_utt);
         self.next_utt += 1;

@@ -20,7 +20,10 @@
 //!
 //! Waiting `min_speech` before falling silent would leave the agent talking
 //! over the caller for 300 ms. So the decision comes in two steps: after
-//! `pause_after` (40 ms) of speech the agent holds its playout where it is
+//! `pause_after` (40 ms) of speech standing clearly above the expected echo
+//! (`pause_margin_db` more than the echo margin, so that the loudest echo
+//! frames of a line whose loss was overestimated cannot stutter the agent)
+//! the agent holds its playout where it is
 //! ([`Decision::Pause`]); if the speech reaches `min_speech` the playout is
 //! flushed ([`Decision::Interrupt`]); if it stops first (silence for
 //! `resume_after`, 120 ms) it was a backchannel or a noise, and the agent
@@ -56,6 +59,10 @@ pub struct BargeInPolicy {
     /// Silence that ends a hold without an interrupt: the agent plays on
     /// (120 ms).
     pub resume_after: Duration,
+    /// How much further above the echo ceiling the caller must be for a
+    /// frame to count toward `pause_after` (6 dB). Interrupting needs only
+    /// the echo margin, but for `min_speech`.
+    pub pause_margin_db: f32,
     /// Speech probability at which a frame counts as speech (0.5).
     pub threshold: f32,
     /// Caller frames quieter than this never interrupt (−45 dBFS).
@@ -79,6 +86,7 @@ impl Default for BargeInPolicy {
             min_speech: Duration::from_millis(280),
             pause_after: Duration::from_millis(40),
             resume_after: Duration::from_millis(120),
+            pause_margin_db: 6.0,
             threshold: 0.5,
             min_level_dbfs: -45.0,
             echo_margin_db: 3.0,
@@ -110,6 +118,7 @@ impl BargeInPolicy {
         };
         db("min_level_dbfs", self.min_level_dbfs, SILENCE_DBFS, 0.0)?;
         db("echo_margin_db", self.echo_margin_db, 0.0, 40.0)?;
+        db("pause_margin_db", self.pause_margin_db, 0.0, 40.0)?;
         db("max_erl_db", self.max_erl_db, 0.0, 60.0)?;
         db("initial_erl_db", self.initial_erl_db, 0.0, self.max_erl_db)?;
         Ok(())
@@ -187,6 +196,8 @@ struct Run {
     onset: Instant,
     /// Speech frames since `onset`.
     speech: u32,
+    /// Consecutive speech frames clear of the echo by the pause margin.
+    clear: u32,
     /// Non-speech frames since the last speech frame (counted while held).
     gap: u32,
     /// A `Pause` went out and neither `Resume` nor `Interrupt` yet.
@@ -287,6 +298,8 @@ impl BargeIn {
         let speechy = sanitize(frame.speech_prob) >= self.policy.threshold
             && caller >= self.policy.min_level_dbfs;
         let explained = reference > SILENCE_DBFS && caller < echo_ceiling;
+        let clear =
+            reference <= SILENCE_DBFS || caller >= echo_ceiling + self.policy.pause_margin_db;
         if explained && reference >= MIN_REFERENCE_DBFS {
             self.adapt(reference - caller);
         }
@@ -307,10 +320,16 @@ impl BargeIn {
         let mut run = self.run.unwrap_or(Run {
             onset: now,
             speech: 0,
+            clear: 0,
             gap: 0,
             held: false,
         });
         run.speech = run.speech.saturating_add(1);
+        run.clear = if clear {
+            run.clear.saturating_add(1)
+        } else {
+            0
+        };
         run.gap = 0;
         let decision = if self.decided {
             None
@@ -321,7 +340,7 @@ impl BargeIn {
                 onset: run.onset,
                 at: now,
             })
-        } else if !run.held && run.speech >= self.pause_frames {
+        } else if !run.held && run.clear >= self.pause_frames {
             run.held = true;
             Some(Decision::Pause { onset: run.onset })
         } else {
@@ -537,6 +556,25 @@ mod tests {
                     }
                 )
             ]
+        );
+    }
+
+    #[test]
+    fn echo_just_above_the_ceiling_does_not_hold_the_agent() {
+        let t0 = Instant::now();
+        let mut b = barge();
+        // Echo 2 dB down on a line assumed to lose 6: above the ceiling
+        // (reference − 6 + 3), so it reads as speech, but not clear of it
+        // by the pause margin. A 200 ms burst neither holds nor stops.
+        let ev = run(&mut b, t0, 10, Some(2.0), None);
+        assert!(ev.is_empty(), "{ev:?}");
+        assert_eq!(b.verdict(), Verdict::Speech);
+        // A caller 4 dB over the agent is clear of it, and holds it.
+        let mut b = barge();
+        let ev = run(&mut b, t0, 10, None, Some((BOT + 4.0, 0, 10)));
+        assert!(
+            matches!(ev[..], [(1, Decision::Pause { .. }), ..]),
+            "{ev:?}"
         );
     }
 

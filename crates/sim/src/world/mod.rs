@@ -295,7 +295,8 @@ impl World {
                 Output::Signal { call, action } => self.on_signal(now, call, action),
                 o @ (Output::Transcribe { .. }
                 | Output::Synthesize { .. }
-                | Output::CancelSynthesis { .. }) => self.on_speech_output(now, o),
+                | Output::CancelSynthesis { .. }
+                | Output::CancelTranscription { .. }) => self.on_speech_output(now, o),
                 Output::Event { call, event } => {
                     if matches!(event, CallEvent::Ended(_)) {
                         self.stop_phone(call);

@@ -108,6 +108,13 @@ pub enum SpeechRequest {
         /// The request.
         req: SpeechId,
     },
+    /// [`Output::CancelTranscription`]; the scripted recogniser answers
+    /// anyway (a real one may have finished already), and the engine must
+    /// ignore it.
+    Stale {
+        /// The utterance.
+        utt: UttId,
+    },
 }
 
 /// An answer scheduled for the engine.
@@ -366,6 +373,7 @@ impl World {
                 });
                 (call, SpeechRequest::Cancel { req })
             }
+            Output::CancelTranscription { call, utt } => (call, SpeechRequest::Stale { utt }),
             _ => return,
         };
         if let Some(log) = self.calls.get_mut(&call) {
