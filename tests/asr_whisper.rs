@@ -98,3 +98,65 @@ fn piper_speech_survives_the_phone_line_and_whisper() {
     let words = ["parcel", "arrive", "tuesday", "morning"];
     assert!(words_found(&text, &words) >= 3, "heard: {text:?}");
 }
+
+/// The recognizer as the speech pool drives it, on the committed clip.
+#[cfg(feature = "speech")]
+mod stopping {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use kefu::engines::asr::{AsrError, AsrOptions, Audio, Recognizer};
+    use kefu::engines::whisper::{WhisperConfig, WhisperRecognizer};
+
+    fn clip() -> Vec<i16> {
+        let mut r = hound::WavReader::open(super::root().join("sip-test/audio/speech-8k-s16.wav"))
+            .expect("clip");
+        r.samples::<i16>().map(|s| s.expect("sample")).collect()
+    }
+
+    fn recognizer() -> WhisperRecognizer {
+        let path = super::root().join("models/whisper/ggml-base-q8_0.bin");
+        WhisperRecognizer::load(&path, WhisperConfig::default()).expect("model loads")
+    }
+
+    #[test]
+    fn a_decode_stops_at_its_deadline_and_when_cancelled() {
+        if !super::models_present("base-q8_0") {
+            return;
+        }
+        let asr = recognizer();
+        let samples = clip();
+        let audio = Audio {
+            samples: &samples,
+            rate: 8000,
+        };
+        let normal = AsrOptions::default();
+        let t = asr.transcribe(audio, &normal).expect("transcribes");
+        assert!(t.text.to_lowercase().contains("hello"), "{:?}", t.text);
+
+        let tight = AsrOptions {
+            deadline: Duration::from_millis(1),
+            ..AsrOptions::default()
+        };
+        match asr.transcribe(audio, &tight) {
+            Err(AsrError::Deadline(_)) => {}
+            other => panic!("expected the deadline to stop it, got {other:?}"),
+        }
+
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let setter = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(30));
+            flag.store(true, Ordering::SeqCst);
+        });
+        let started = Instant::now();
+        let r = asr.transcribe_stoppable(audio, &normal, stop);
+        setter.join().expect("setter");
+        match r {
+            Err(AsrError::Cancelled) => {}
+            other => panic!("expected a cancelled decode, got {other:?}"),
+        }
+        eprintln!("cancelled decode returned after {:?}", started.elapsed());
+    }
+}

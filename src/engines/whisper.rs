@@ -218,11 +218,13 @@ impl Recognizer for WhisperRecognizer {
         // at most ~4 tokens a second, so cap the decode to the audio.
         params.set_max_tokens(max_tokens_for(audio_secs));
         let max_tokens = max_tokens_for(audio_secs);
-        let stopped = stop.clone();
-        params.set_abort_callback_safe(move || {
-            stopped.load(Ordering::SeqCst) || Instant::now() > deadline
-        });
+        let abort = Abort {
+            stop: stop.clone(),
+            deadline,
+        };
+        abort.install(&mut params);
         let result = state.full(params, &input);
+        drop(abort);
         let text = match result {
             Ok(()) => {
                 let mut text = String::new();
@@ -257,6 +259,39 @@ impl Recognizer for WhisperRecognizer {
             queued: started.saturating_duration_since(queued_at),
             decoding,
         })
+    }
+}
+
+/// When whisper.cpp should give up on a decode: the audio went stale, or
+/// the deadline passed. It asks between encoder and decoder steps.
+///
+/// whisper-rs 0.16's `set_abort_callback_safe` hands whisper.cpp a pointer
+/// to a boxed trait object but reads it back as the closure itself, so the
+/// closure sees garbage (its deadline never fired; capturing an `Arc` made
+/// every decode abort). This is the callback done by hand: the only
+/// `unsafe` in kefu.
+struct Abort {
+    stop: Arc<AtomicBool>,
+    deadline: Instant,
+}
+
+impl Abort {
+    /// Points `params` at `self`; `self` must outlive the decode that uses
+    /// `params` (the caller keeps it until `full` has returned).
+    #[allow(unsafe_code)]
+    fn install(&self, params: &mut FullParams<'_, '_>) {
+        unsafe extern "C" fn check(data: *mut std::ffi::c_void) -> bool {
+            // SAFETY: `data` is the `&Abort` given below, alive for the
+            // whole decode; only shared access, the flag is atomic.
+            let abort = unsafe { &*(data as *const Abort) };
+            abort.stop.load(Ordering::SeqCst) || Instant::now() > abort.deadline
+        }
+        // SAFETY: `check` only reads through the pointer, and the caller
+        // keeps `self` alive until whisper.cpp has returned.
+        unsafe {
+            params.set_abort_callback(Some(check));
+            params.set_abort_callback_user_data(self as *const Abort as *mut std::ffi::c_void);
+        }
     }
 }
 

@@ -401,12 +401,21 @@ impl Worker {
                     utt,
                     kind,
                     audio,
-                } => self.speech(SpeechJob::Transcribe {
-                    call,
-                    utt,
-                    kind,
-                    audio,
-                }),
+                } => {
+                    tracing::debug!(
+                        %call,
+                        utt = utt.0,
+                        ?kind,
+                        secs = audio.len() as f32 / 8000.0,
+                        "transcription requested"
+                    );
+                    self.speech(SpeechJob::Transcribe {
+                        call,
+                        utt,
+                        kind,
+                        audio,
+                    })
+                }
                 Output::Synthesize { call, req, text } => {
                     self.speech(SpeechJob::Synthesize { call, req, text })
                 }

@@ -234,6 +234,16 @@ fn asr_loop(shared: &Shared, asr: &dyn Recognizer, media: &MediaHandle, options:
             tracing::debug!(%call, utt = utt.0, "stale transcription stopped");
             continue;
         }
+        if let Ok(t) = &result {
+            tracing::debug!(
+                %call,
+                utt = utt.0,
+                secs = t.audio_secs,
+                queued_ms = t.queued.as_millis() as u64,
+                decode_ms = t.decoding.as_millis() as u64,
+                "transcribed"
+            );
+        }
         let result = result.map(|t| t.text).map_err(|e| e.to_string());
         media.send(call, ToMedia::Transcript { call, utt, result });
     }

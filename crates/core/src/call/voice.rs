@@ -16,10 +16,11 @@
 //! frame before the endpointer's event for it is acted on.
 //!
 //! While kefu holds the floor (its playout is busy, or held by a pause)
-//! the caller is heard only through barge-in: the endpointer gets their
-//! frames once barge-in holds the playout, and an utterance that started
-//! during a hold which ends in a resume (a backchannel, a cough, echo
-//! stronger than expected) is forgotten, never transcribed.
+//! the caller is heard only through barge-in: the endpointer gets the
+//! frames of a stretch of speech barge-in is weighing, and an utterance
+//! that began in a stretch which ends short of an interrupt (a
+//! backchannel, a cough, echo louder than expected) is forgotten, never
+//! transcribed.
 //!
 //! ## Transcription
 //! Utterances are numbered ([`UttId`]). At a pause the audio so far goes out
@@ -140,9 +141,10 @@ pub struct Voice {
     open: Vec<(SpeechId, u64, Instant)>,
     next_speech: u64,
     held: bool,
-    /// Whether the endpointer was in an utterance when barge-in held the
-    /// playout (then a resume does not forget it).
-    utt_before_hold: bool,
+    /// The utterance under way began while kefu had the floor and no
+    /// barge-in has confirmed it yet: it is forgotten if the caller's run of
+    /// speech ends short of an interrupt.
+    floor_utt: bool,
 }
 
 impl Voice {
@@ -168,7 +170,7 @@ impl Voice {
             open: Vec::new(),
             next_speech: 0,
             held: false,
-            utt_before_hold: false,
+            floor_utt: false,
         })
     }
 
@@ -314,17 +316,10 @@ impl Voice {
         };
         let decision = self.barge.push(now, &frame);
         match decision {
-            Some(Decision::Pause { .. }) => {
-                self.utt_before_hold = self.endpointer.in_utterance();
-                playout.pause();
-            }
-            Some(Decision::Resume { .. }) => {
-                playout.resume();
-                if !self.utt_before_hold {
-                    self.forget_utterance(out);
-                }
-            }
+            Some(Decision::Pause { .. }) => playout.pause(),
+            Some(Decision::Resume { .. }) => playout.resume(),
             Some(Decision::Interrupt { .. }) => {
+                self.floor_utt = false;
                 playout.flush();
                 self.cancel_all(out);
                 out.push_back(Output::Event {
@@ -336,18 +331,28 @@ impl Voice {
             None => {}
         }
         // What barge-in judged to be kefu's own echo is not the caller;
-        // while kefu has the floor, only speech barge-in is acting on is.
-        let interrupting =
-            self.barge.holding() || matches!(decision, Some(Decision::Interrupt { .. }));
-        let prob = if self.barge.verdict() == Verdict::Echo || (played.is_some() && !interrupting) {
+        // while kefu has the floor, only the speech barge-in is weighing is.
+        let floor = played.is_some();
+        let weighed = self.barge.in_run() || matches!(decision, Some(Decision::Interrupt { .. }));
+        let prob = if self.barge.verdict() == Verdict::Echo || (floor && !weighed) {
             0.0
         } else {
             prob
         };
+        if !floor {
+            self.floor_utt = false;
+        } else if self.floor_utt && !weighed {
+            // A backchannel, a cough, echo louder than expected: not a turn.
+            self.floor_utt = false;
+            self.forget_utterance(out);
+        }
         self.utt.push(now, caller);
         let Some(ev) = self.endpointer.push(now, prob).or_else(|| self.early_end()) else {
             return events;
         };
+        if floor && matches!(ev, EndpointEvent::SpeechStarted { .. }) {
+            self.floor_utt = true;
+        }
         let audio = self.utt.on_event(&ev);
         match ev {
             EndpointEvent::PauseStarted { .. } if self.settings.speculative => {

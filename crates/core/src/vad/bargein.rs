@@ -14,14 +14,15 @@
 //!   `reference − ERL + echo_margin` as echo. The ERL estimate starts at
 //!   ITU-T G.168's planning value of 6 dB and adapts on frames it judged to
 //!   be echo, that is while the agent speaks and the caller does not:
-//!   slowly up when the line echoes less, faster down when it echoes more.
+//!   slowly up when the line echoes less (at most 6 dB above the estimate
+//!   per step), faster down when it echoes more.
 //! - **Backchannels.** "mm", "yeah", "嗯", "对" are usually under 300 ms of
 //!   voiced audio; speech must last `min_speech` (280 ms) to interrupt.
 //!
 //! Waiting `min_speech` before falling silent would leave the agent talking
 //! over the caller for 300 ms. So the decision comes in two steps: after
 //! `pause_after` (40 ms) of speech standing clearly above the expected echo
-//! (`pause_margin_db` more than the echo margin, so that the loudest echo
+//! (`pause_margin_db`, 3 dB, more than the echo margin, so that the loudest echo
 //! frames of a line whose loss was overestimated cannot stutter the agent)
 //! the agent holds its playout where it is
 //! ([`Decision::Pause`]); if the speech reaches `min_speech` the playout is
@@ -60,7 +61,7 @@ pub struct BargeInPolicy {
     /// (120 ms).
     pub resume_after: Duration,
     /// How much further above the echo ceiling the caller must be for a
-    /// frame to count toward `pause_after` (6 dB). Interrupting needs only
+    /// frame to count toward `pause_after` (3 dB). Interrupting needs only
     /// the echo margin, but for `min_speech`.
     pub pause_margin_db: f32,
     /// Speech probability at which a frame counts as speech (0.5).
@@ -86,7 +87,7 @@ impl Default for BargeInPolicy {
             min_speech: Duration::from_millis(280),
             pause_after: Duration::from_millis(40),
             resume_after: Duration::from_millis(120),
-            pause_margin_db: 6.0,
+            pause_margin_db: 3.0,
             threshold: 0.5,
             min_level_dbfs: -45.0,
             echo_margin_db: 3.0,
@@ -213,6 +214,8 @@ struct Run {
 /// inside `echo_margin_db`.
 const ERL_RISE: f32 = 0.01;
 const ERL_FALL: f32 = 0.1;
+/// The most above the current estimate one frame's loss counts for.
+const ERL_STEP_CAP_DB: f32 = 6.0;
 /// Played frames quieter than this are not worth learning the ERL from.
 const MIN_REFERENCE_DBFS: f32 = -50.0;
 
@@ -267,6 +270,13 @@ impl BargeIn {
     /// echo tail, less the ERL.
     fn reference_dbfs(&self) -> f32 {
         self.played.iter().copied().fold(SILENCE_DBFS, f32::max)
+    }
+
+    /// True while a stretch of the caller's speech over the agent is being
+    /// weighed (from its first frame until it stops short, or for the rest
+    /// of it once it interrupted).
+    pub fn in_run(&self) -> bool {
+        self.run.is_some()
     }
 
     /// True between a [`Decision::Pause`] and its `Resume` or `Interrupt`.
@@ -368,7 +378,13 @@ impl BargeIn {
     }
 
     fn adapt(&mut self, loss_db: f32) {
-        let loss = loss_db.clamp(0.0, self.policy.max_erl_db);
+        // A frame in a gap of kefu's speech shows a huge loss (its
+        // reference is the tail's loudest frame); counted in full, those
+        // frames push the estimate past the line's real loss until its
+        // loudest echo no longer counts as echo. Capped, they cannot.
+        let loss = loss_db
+            .min(self.erl_db + ERL_STEP_CAP_DB)
+            .clamp(0.0, self.policy.max_erl_db);
         let rate = if loss > self.erl_db {
             ERL_RISE
         } else {
@@ -512,7 +528,9 @@ mod tests {
     fn a_200_ms_backchannel_holds_then_resumes() {
         let t0 = Instant::now();
         let mut b = barge();
-        let ev = run(&mut b, t0, 100, None, Some((-15.0, 20, 30)));
+        // A caller 7 dB over the agent: clear of any echo the line could
+        // make before its loss is learnt.
+        let ev = run(&mut b, t0, 100, None, Some((-8.0, 20, 30)));
         let onset = at(t0, 20);
         // Held on the 2nd speech frame (40 ms); resumed on the 6th quiet
         // frame (120 ms) after the last speech frame (29).
@@ -569,6 +587,7 @@ mod tests {
         let ev = run(&mut b, t0, 10, Some(2.0), None);
         assert!(ev.is_empty(), "{ev:?}");
         assert_eq!(b.verdict(), Verdict::Speech);
+        assert_eq!(b.erl_db(), 6.0);
         // A caller 4 dB over the agent is clear of it, and holds it.
         let mut b = barge();
         let ev = run(&mut b, t0, 10, None, Some((BOT + 4.0, 0, 10)));
@@ -597,7 +616,7 @@ mod tests {
     fn speech_of_400_ms_interrupts_once_within_min_speech() {
         let t0 = Instant::now();
         let mut b = barge();
-        let ev = run(&mut b, t0, 100, None, Some((-15.0, 20, 40)));
+        let ev = run(&mut b, t0, 100, None, Some((-8.0, 20, 40)));
         // Held at 40 ms; 280 ms = 14 frames: decided on the 14th speech frame.
         let onset = at(t0, 20);
         let want = Decision::Interrupt {
