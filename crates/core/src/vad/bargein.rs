@@ -7,15 +7,12 @@
 //! - **Echo.** The carrier has no echo canceller, so the caller's stream
 //!   carries kefu's own prompt back, attenuated by the echo return loss
 //!   (ERL) of the far hybrid or handset, and delayed by the round trip.
-//!   A neural VAD happily calls that speech. [`BargeIn`] keeps the levels of
-//!   what kefu played over the last `echo_tail` (the echo path delay is
-//!   unknown and drifts, so it takes the loudest frame of that window as the
-//!   reference) and treats a caller frame quieter than
-//!   `reference − ERL + echo_margin` as echo. The ERL estimate starts at
-//!   ITU-T G.168's planning value of 6 dB and adapts on frames it judged to
-//!   be echo, that is while the agent speaks and the caller does not:
-//!   slowly up when the line echoes less (at most 6 dB above the estimate
-//!   per step), faster down when it echoes more.
+//!   A neural VAD happily calls that speech. [`EchoPath`] learns the
+//!   line's echo delay and loss from the frame levels and says how loud the
+//!   echo should be in each caller frame; a frame quieter than that plus
+//!   `echo_margin` is echo. Nothing is learnt from the caller's stretches
+//!   of speech, nor within 500 ms of one that held or stopped kefu (the
+//!   quieter frames between their words are not echo).
 //! - **Backchannels.** "mm", "yeah", "嗯", "对" are usually under 300 ms of
 //!   voiced audio; speech must last `min_speech` (280 ms) to interrupt.
 //!
@@ -39,9 +36,9 @@
 //! Not here: flushing the playout (the call does), endpointing the caller's
 //! utterance (see [`super::endpoint`]), a real echo canceller.
 
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use super::echo::EchoPath;
 use super::{
     check_duration, check_probability, frames_for, sanitize, VadError, FRAME, SILENCE_DBFS,
 };
@@ -184,8 +181,9 @@ pub struct BargeIn {
     pause_frames: u32,
     resume_frames: u32,
     tail_frames: usize,
-    played: VecDeque<f32>,
-    erl_db: f32,
+    echo: EchoPath,
+    /// Frames since the last one of caller speech that held or stopped kefu.
+    since_speech: u32,
     run: Option<Run>,
     decided: bool,
     verdict: Verdict,
@@ -205,19 +203,9 @@ struct Run {
     held: bool,
 }
 
-/// Per-frame step of the ERL estimate toward a higher loss (≈2 s time
-/// constant) and toward a lower one (≈200 ms): echo louder than assumed is
-/// the costly mistake. The slow rise also bounds the bias from frames that
-/// fall in the gaps of kefu's speech (their loss looks huge because the
-/// reference is the loudest frame of the echo tail): with a fifth of the
-/// frames in gaps the estimate settles under 1 dB above the true loss,
-/// inside `echo_margin_db`.
-const ERL_RISE: f32 = 0.01;
-const ERL_FALL: f32 = 0.1;
-/// The most above the current estimate one frame's loss counts for.
-const ERL_STEP_CAP_DB: f32 = 6.0;
-/// Played frames quieter than this are not worth learning the ERL from.
-const MIN_REFERENCE_DBFS: f32 = -50.0;
+/// Frames after the caller's last speech that held or stopped kefu before
+/// the line's echo is learnt from again (500 ms).
+const QUIET_BEFORE_LEARNING: u32 = 25;
 
 impl BargeIn {
     /// Barge-in detection under `policy`.
@@ -230,8 +218,8 @@ impl BargeIn {
             pause_frames: frames_for(policy.pause_after),
             resume_frames: frames_for(policy.resume_after),
             tail_frames,
-            played: VecDeque::with_capacity(tail_frames + 1),
-            erl_db: policy.initial_erl_db,
+            echo: EchoPath::new(tail_frames, policy.initial_erl_db, policy.max_erl_db),
+            since_speech: u32::MAX,
             run: None,
             decided: false,
             verdict: Verdict::Silence,
@@ -251,25 +239,25 @@ impl BargeIn {
         self.pause_frames = frames_for(policy.pause_after);
         self.resume_frames = frames_for(policy.resume_after);
         self.tail_frames = frames_for(policy.echo_tail) as usize;
-        self.erl_db = self.erl_db.min(policy.max_erl_db);
+        self.echo
+            .configure(self.tail_frames, policy.initial_erl_db, policy.max_erl_db);
         self.policy = policy;
         Ok(())
     }
 
     /// The current echo return loss estimate, in dB.
     pub fn erl_db(&self) -> f32 {
-        self.erl_db
+        self.echo.erl_db()
+    }
+
+    /// The learnt echo delay in frames, once learnt.
+    pub fn echo_delay_frames(&self) -> Option<usize> {
+        self.echo.estimate().map(|(d, _)| d)
     }
 
     /// How the last frame was judged.
     pub fn verdict(&self) -> Verdict {
         self.verdict
-    }
-
-    /// The expected echo level now: the loudest frame played within the
-    /// echo tail, less the ERL.
-    fn reference_dbfs(&self) -> f32 {
-        self.played.iter().copied().fold(SILENCE_DBFS, f32::max)
     }
 
     /// True while a stretch of the caller's speech over the agent is being
@@ -297,27 +285,28 @@ impl BargeIn {
     /// exactly one resume or interrupt, unless the playout goes idle first.
     pub fn push(&mut self, now: Instant, frame: &Frame) -> Option<Decision> {
         let played = frame.played_dbfs.map(level);
-        if self.played.len() >= self.tail_frames {
-            self.played.pop_front();
-        }
-        self.played.push_back(played.unwrap_or(SILENCE_DBFS));
+        self.echo.push_played(played.unwrap_or(SILENCE_DBFS));
 
         let caller = level(frame.caller_dbfs);
-        let reference = self.reference_dbfs();
-        let echo_ceiling = reference - self.erl_db + self.policy.echo_margin_db;
+        let expected = self.echo.expected_dbfs();
+        let echo_ceiling = expected.map_or(SILENCE_DBFS, |e| e + self.policy.echo_margin_db);
         let speechy = sanitize(frame.speech_prob) >= self.policy.threshold
             && caller >= self.policy.min_level_dbfs;
-        let explained = reference > SILENCE_DBFS && caller < echo_ceiling;
-        let clear =
-            reference <= SILENCE_DBFS || caller >= echo_ceiling + self.policy.pause_margin_db;
-        if explained && reference >= MIN_REFERENCE_DBFS {
-            self.adapt(reference - caller);
-        }
+        let explained = expected.is_some() && caller < echo_ceiling;
+        let clear = expected.is_none() || caller >= echo_ceiling + self.policy.pause_margin_db;
         self.verdict = match (speechy, explained) {
             (false, _) => Verdict::Silence,
             (true, true) => Verdict::Echo,
             (true, false) => Verdict::Speech,
         };
+        // Learn from frames outside the caller's stretches of speech, and
+        // well after any that held or stopped kefu (the quieter frames
+        // between their words are not echo). Speech-like frames that hold
+        // nothing are learnt from: they may be echo the estimate got wrong.
+        self.since_speech = self.since_speech.saturating_add(1);
+        if self.run.is_none() && self.since_speech >= QUIET_BEFORE_LEARNING {
+            self.echo.learn(caller);
+        }
 
         if played.is_none() {
             // Nothing to interrupt; the next prompt may be interrupted again.
@@ -356,6 +345,10 @@ impl BargeIn {
         } else {
             None
         };
+        if run.held || self.decided {
+            // Confirmed caller speech: keep it and its tail out of learning.
+            self.since_speech = 0;
+        }
         self.run = Some(run);
         decision
     }
@@ -375,25 +368,6 @@ impl BargeIn {
         }
         self.run = Some(run);
         None
-    }
-
-    fn adapt(&mut self, loss_db: f32) {
-        // A frame in a gap of kefu's speech shows a huge loss (its
-        // reference is the tail's loudest frame); counted in full, those
-        // frames push the estimate past the line's real loss until its
-        // loudest echo no longer counts as echo. Capped, they cannot.
-        let loss = loss_db
-            .min(self.erl_db + ERL_STEP_CAP_DB)
-            .clamp(0.0, self.policy.max_erl_db);
-        let rate = if loss > self.erl_db {
-            ERL_RISE
-        } else {
-            ERL_FALL
-        };
-        let erl = self.erl_db + (loss - self.erl_db) * rate;
-        if erl.is_finite() {
-            self.erl_db = erl.clamp(0.0, self.policy.max_erl_db);
-        }
     }
 }
 

@@ -15,6 +15,8 @@
 //! - [`bargein::BargeIn`]: whether speech during agent playback is the
 //!   caller interrupting, or only the echo of what kefu played (the carrier
 //!   has no echo canceller) or a short backchannel ("mm", "嗯").
+//! - [`echo::EchoPath`]: the delay and loss of kefu's own audio coming back
+//!   on the caller's line, learnt from frame levels.
 //! - [`detector::SpeechDetector`]: where the probabilities come from (the
 //!   shell's Silero model through a [`detector::DetectorFactory`]).
 //! - [`turn_end::sounds_final`]: whether a pause's speculative transcript
@@ -34,6 +36,7 @@
 
 pub mod bargein;
 pub mod detector;
+pub mod echo;
 pub mod endpoint;
 pub mod energy;
 pub mod turn_end;
