@@ -192,7 +192,13 @@ start_kefu() {
   [ -n "${KEFU_ARGS:-}" ] && args+=($KEFU_ARGS)
   args+=("$@")
   log "starting: $KEFU_BIN ${args[*]}"
-  "$KEFU_BIN" "${args[@]}" >"$KEFU_LOG" 2>&1 &
+  # KEFU_LOG is the log file here; kefu reads its tracing filter from KEFU_LOG too, so pass
+  # KEFU_FILTER (e.g. "info,kefu=debug") as that, or nothing.
+  if [ -n "${KEFU_FILTER:-}" ]; then
+    KEFU_LOG="$KEFU_FILTER" "$KEFU_BIN" "${args[@]}" >"$KEFU_LOG" 2>&1 &
+  else
+    env -u KEFU_LOG "$KEFU_BIN" "${args[@]}" >"$KEFU_LOG" 2>&1 &
+  fi
   KEFU_PID=$!
   export KEFU_SIP_PORT KEFU_HTTP_PORT KEFU_PID KEFU_DATA KEFU_LOG KEFU_RTP_RANGE
   local deadline=$((SECONDS + ${KEFU_READY_TIMEOUT:-30}))

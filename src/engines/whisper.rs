@@ -308,12 +308,20 @@ pub fn max_tokens_for(secs: f32) -> i32 {
 /// such a tail comes back unchanged.
 pub fn trim_loop(text: &str) -> String {
     let words: Vec<&str> = text.split_whitespace().collect();
+    // "29340. 29340. 29340" repeats one word: compare without punctuation.
+    let keys: Vec<String> = words
+        .iter()
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .collect();
     let n = words.len();
     let mut best: Option<(usize, usize)> = None;
     for period in 1..=8.min(n / 3) {
         // Walk back while each word repeats the one a period later.
         let mut start = n - period;
-        while start > 0 && words[start - 1] == words[start - 1 + period] {
+        while start > 0 && keys[start - 1] == keys[start - 1 + period] {
             start -= 1;
         }
         if n - start >= 3 * period && best.is_none_or(|(s, _)| start < s) {
@@ -368,6 +376,7 @@ mod tests {
             "10 of clubs"
         );
         assert_eq!(trim_loop("5 5 5 5 5 5 5 5"), "5");
+        assert_eq!(trim_loop("29340. 29340. 29340. 29340. 29340"), "29340.");
         assert_eq!(
             trim_loop("I want to pay my bill my bill my bill my"),
             "I want to pay my bill"

@@ -140,11 +140,13 @@ fn a_speculative_transcript_is_reused_at_the_end_of_the_utterance() {
     );
     let latency = first - end;
     println!("voice-to-voice latency, speculative reused: {latency:?}");
-    // No recogniser wait at all: the hangover and the first audio.
+    // No recogniser wait at all: the hangover and the first audio. A bare
+    // "parcel" (no punctuation, a word that can end a sentence) ends the
+    // turn halfway between early_end (15 frames) and end_hangover (30).
     let pause = EndpointConfig::default().pause_hangover;
     let tin = transport_in(end, t[0].0, pause);
     assert!(tin >= NET + ms(40) && tin <= NET + ms(60), "{tin:?}");
-    assert_eq!(latency, end_hangover() + TTS + tin - ms(20) + NET);
+    assert_eq!(latency, ms(440) + TTS + tin - ms(20) + NET);
     assert_eq!(w.heard(call), ["parcel"]);
 }
 

@@ -36,9 +36,10 @@
 //! Otherwise a `Final` goes out under a new number and the call waits.
 //!
 //! ## Ending a turn early
-//! A speculative transcript that has arrived and [sounds
-//! final](crate::vad::turn_end::sounds_final) ends the utterance once the
+//! A speculative transcript that has arrived and [reads like a finished
+//! sentence](crate::vad::turn_end::classify) ends the utterance once the
 //! pause has lasted `early_end` (300 ms) instead of `end_hangover` (600
+//! ms); a short answer with no punctuation ("692") halfway between (450
 //! ms): the transcript is the one for exactly that audio, so the dialogue
 //! gets it at once. If the caller was only drawing breath, what they say
 //! next is a new utterance (and interrupts kefu's reply like any barge-in).
@@ -404,15 +405,21 @@ impl Voice {
     }
 
     /// Ends the utterance in its pause if the speculative transcript has
-    /// arrived and reads like a finished sentence.
+    /// arrived and reads like a finished sentence (after `early_end`), or
+    /// like a short answer with no mark (halfway to `end_hangover`).
     fn early_end(&mut self) -> Option<EndpointEvent> {
-        let finished = self.spec.as_ref().is_some_and(
-            |s| matches!(&s.result, Some(Ok(text)) if crate::vad::turn_end::sounds_final(text)),
-        );
-        if finished {
-            self.endpointer.end_early()
-        } else {
-            None
+        use crate::vad::turn_end::{classify, TurnEnd};
+        let Some(Speculative {
+            result: Some(Ok(text)),
+            ..
+        }) = &self.spec
+        else {
+            return None;
+        };
+        match classify(text) {
+            TurnEnd::Finished => self.endpointer.end_early(),
+            TurnEnd::Open => self.endpointer.end_probably(),
+            TurnEnd::Unfinished => None,
         }
     }
 

@@ -244,13 +244,23 @@ impl Endpointer {
     /// caller that knows the turn is over; `None` otherwise, and nothing
     /// changes.
     pub fn end_early(&mut self) -> Option<EndpointEvent> {
+        self.end_after(self.early_frames)
+    }
+
+    /// Like [`Endpointer::end_early`] for a turn that is only probably
+    /// over: after a pause halfway between `early_end` and `end_hangover`.
+    pub fn end_probably(&mut self) -> Option<EndpointEvent> {
+        self.end_after(self.early_frames.midpoint(self.end_frames))
+    }
+
+    fn end_after(&mut self, frames: u32) -> Option<EndpointEvent> {
         match self.state {
             State::Paused {
                 start,
                 pause,
                 onset: None,
                 ..
-            } if pause.frames >= self.early_frames && self.early_frames < self.end_frames => {
+            } if pause.frames >= frames && frames < self.end_frames => {
                 self.state = State::Idle { onset: None };
                 Some(EndpointEvent::UtteranceEnded {
                     start,

@@ -4,8 +4,9 @@
 //!
 //! Whisper punctuates from the audio: a sentence the speaker finished
 //! (falling pitch, a complete clause) comes out with a full stop or a
-//! question mark, a phrase cut off by a breath comes out with an ellipsis,
-//! a comma or nothing. [`sounds_final`] reads that, and distrusts a final
+//! question mark, a phrase cut off by a breath with an ellipsis or a
+//! comma. Short answers ("10 of clubs", "692") often come with no mark at
+//! all. [`classify`] reads that into a [`TurnEnd`], and distrusts a final
 //! word that cannot end an English sentence ("and", "the", "to").
 //!
 //! Not here: the timing (the endpointer's `early_end`), transcription.
@@ -16,20 +17,36 @@ const CONTINUATIONS: &[&str] = &[
     "of", "on", "or", "so", "that", "the", "then", "to", "um", "uh", "with", "your",
 ];
 
-/// True when `text` ends like a finished sentence: a full stop, question
-/// or exclamation mark (ASCII or CJK), not an ellipsis, and its last word
-/// is not one that needs more after it.
-pub fn sounds_final(text: &str) -> bool {
+/// How a transcript ends, for deciding how long a pause must last to end
+/// the turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TurnEnd {
+    /// A full stop, question or exclamation mark (ASCII or CJK) after a
+    /// word that can end a sentence.
+    Finished,
+    /// No mark, after a word that can end a sentence: likely over.
+    Open,
+    /// An ellipsis, a comma or other mark, a word that needs more after it,
+    /// or no words: wait the full end-of-speech silence.
+    Unfinished,
+}
+
+/// Reads how `text` ends; see [`TurnEnd`].
+pub fn classify(text: &str) -> TurnEnd {
     let t = text.trim_end();
     if t.ends_with("...") || t.ends_with('…') || t.ends_with("。。") {
-        return false;
+        return TurnEnd::Unfinished;
     }
     let Some(last) = t.chars().last() else {
-        return false;
+        return TurnEnd::Unfinished;
     };
-    if !matches!(last, '.' | '?' | '!' | '。' | '？' | '！') {
-        return false;
-    }
+    let end = if matches!(last, '.' | '?' | '!' | '。' | '？' | '！') {
+        TurnEnd::Finished
+    } else if last.is_alphanumeric() {
+        TurnEnd::Open
+    } else {
+        return TurnEnd::Unfinished;
+    };
     let word = t
         .trim_end_matches(['.', '?', '!', '。', '？', '！'])
         .rsplit(|c: char| c.is_whitespace())
@@ -37,7 +54,16 @@ pub fn sounds_final(text: &str) -> bool {
         .unwrap_or("")
         .trim_matches(|c: char| !c.is_alphanumeric())
         .to_lowercase();
-    !word.is_empty() && !CONTINUATIONS.contains(&word.as_str())
+    if word.is_empty() || CONTINUATIONS.contains(&word.as_str()) {
+        TurnEnd::Unfinished
+    } else {
+        end
+    }
+}
+
+/// True when `text` ends like a finished sentence ([`TurnEnd::Finished`]).
+pub fn sounds_final(text: &str) -> bool {
+    classify(text) == TurnEnd::Finished
 }
 
 #[cfg(test)]
@@ -51,6 +77,16 @@ mod tests {
         assert!(sounds_final("I want to cancel my order!"));
         assert!(sounds_final("我想查一下订单。"));
         assert!(sounds_final("营业时间是几点？"));
+    }
+
+    #[test]
+    fn short_answers_without_a_mark_are_open() {
+        assert_eq!(classify("10 of clubs"), TurnEnd::Open);
+        assert_eq!(classify("692"), TurnEnd::Open);
+        assert_eq!(classify("对"), TurnEnd::Open);
+        assert_eq!(classify("and rather selfish is"), TurnEnd::Unfinished);
+        assert_eq!(classify("my number is 5,"), TurnEnd::Unfinished);
+        assert_eq!(classify("Yes."), TurnEnd::Finished);
     }
 
     #[test]
