@@ -34,6 +34,8 @@ const CLAUSE_PAUSE_S: f32 = 0.15;
 const SENTENCE_PAUSE_S: f32 = 0.3;
 /// Samples quieter than this (about -42 dBFS) count as silence.
 const SILENCE_LEVEL: i16 = 256;
+/// Silence kept before the first sound of an utterance (10 ms).
+const LEAD_IN_S: f32 = 0.01;
 
 /// The ONNX Runtime library: `$ORT_DYLIB_PATH` when set, else
 /// `$KEFU_MODELS_DIR/ort/libonnxruntime.so`.
@@ -223,6 +225,15 @@ impl PiperVoice {
     }
 }
 
+/// Shortens the silence at the start of `samples` to at most `max` samples.
+fn trim_leading_silence(samples: &mut Vec<i16>, max: usize) {
+    let voiced = samples
+        .iter()
+        .position(|s| s.unsigned_abs() >= SILENCE_LEVEL.unsigned_abs())
+        .unwrap_or(samples.len());
+    samples.drain(..voiced.saturating_sub(max));
+}
+
 /// Shortens the silence at the end of `samples` to at most `max` samples.
 fn cap_trailing_silence(samples: &mut Vec<i16>, max: usize) {
     let voiced = samples
@@ -243,6 +254,7 @@ impl Synthesizer for PiperVoice {
         let clauses = split_clauses(text);
         let phonemes = self.espeak.phonemize(&clauses)?;
         let rate = self.config.sample_rate as f32;
+        let mut first = true;
         for (ph, clause) in phonemes.iter().zip(&clauses) {
             let ids = self.config.ids.ids(ph);
             if ids.len() <= self.config.ids.frame_len() {
@@ -254,6 +266,12 @@ impl Synthesizer for PiperVoice {
                 _ => SENTENCE_PAUSE_S,
             };
             cap_trailing_silence(&mut samples, (pause * rate) as usize);
+            if first {
+                // The model opens with ~40–50 ms of silence: dead air before
+                // every reply.
+                trim_leading_silence(&mut samples, (LEAD_IN_S * rate) as usize);
+                first = false;
+            }
             let chunk = Chunk {
                 samples,
                 clause_end: true,
@@ -299,6 +317,12 @@ mod tests {
     #[test]
     fn trailing_silence_is_capped() {
         let mut v = vec![1000, 0, 0, 0, 0, 5, 0];
+        let mut lead = vec![0i16, 3, 0, 0, 900, 5];
+        trim_leading_silence(&mut lead, 1);
+        assert_eq!(lead, [0, 900, 5]);
+        let mut quiet = vec![0i16; 4];
+        trim_leading_silence(&mut quiet, 1);
+        assert_eq!(quiet, [0]);
         cap_trailing_silence(&mut v, 2);
         assert_eq!(v, vec![1000, 0, 0]);
         let mut short = vec![1000, 0];

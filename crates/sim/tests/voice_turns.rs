@@ -142,11 +142,14 @@ fn a_speculative_transcript_is_reused_at_the_end_of_the_utterance() {
     println!("voice-to-voice latency, speculative reused: {latency:?}");
     // No recogniser wait at all: the hangover and the first audio. A bare
     // "parcel" (no punctuation, a word that can end a sentence) ends the
-    // turn halfway between early_end (15 frames) and end_hangover (30).
+    // turn halfway between early_end and end_hangover, in whole frames.
     let pause = EndpointConfig::default().pause_hangover;
     let tin = transport_in(end, t[0].0, pause);
     assert!(tin >= NET + ms(40) && tin <= NET + ms(60), "{tin:?}");
-    assert_eq!(latency, ms(440) + TTS + tin - ms(20) + NET);
+    let cfg = EndpointConfig::default();
+    let frames = |d: Duration| d.as_millis().div_ceil(20) as u32;
+    let halfway = ms(20) * ((frames(cfg.early_end) + frames(cfg.end_hangover)) / 2);
+    assert_eq!(latency, halfway + TTS + tin - ms(20) + NET);
     assert_eq!(w.heard(call), ["parcel"]);
 }
 
@@ -164,7 +167,8 @@ fn a_finished_sentence_ends_the_turn_after_early_end() {
     println!("voice-to-voice latency, finished sentence: {latency:?}");
     // The pause's transcript is back (pause + 150 ms) before early_end: the
     // turn ends at early_end, not at the full hangover.
-    assert_eq!(latency, cfg.early_end + TTS + tin - ms(20) + NET);
+    let early = ms(20) * (cfg.early_end.as_millis().div_ceil(20) as u32);
+    assert_eq!(latency, early + TTS + tin - ms(20) + NET);
     assert!(latency < end_hangover());
     assert_eq!(w.heard(call), ["where is my parcel?"]);
 }

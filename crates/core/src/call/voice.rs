@@ -38,8 +38,8 @@
 //! ## Ending a turn early
 //! A speculative transcript that has arrived and [reads like a finished
 //! sentence](crate::vad::turn_end::classify) ends the utterance once the
-//! pause has lasted `early_end` (300 ms) instead of `end_hangover` (600
-//! ms); a short answer with no punctuation ("692") halfway between (450
+//! pause has lasted `early_end` (250 ms) instead of `end_hangover` (600
+//! ms); a short answer with no punctuation ("692") halfway between (420
 //! ms): the transcript is the one for exactly that audio, so the dialogue
 //! gets it at once. If the caller was only drawing breath, what they say
 //! next is a new utterance (and interrupts kefu's reply like any barge-in).

@@ -51,7 +51,7 @@ pub struct EndpointConfig {
     /// `pause_hangover`.
     pub end_hangover: Duration,
     /// Silence after which [`Endpointer::end_early`] may end the utterance
-    /// (300 ms): the caller of it knows the turn is over (the speculative
+    /// (250 ms): the caller of it knows the turn is over (the speculative
     /// transcript sounds finished). At or above `end_hangover` it never
     /// ends anything early.
     pub early_end: Duration,
@@ -72,7 +72,7 @@ impl Default for EndpointConfig {
             start_hangover: Duration::from_millis(60),
             pause_hangover: Duration::from_millis(100),
             end_hangover: Duration::from_millis(600),
-            early_end: Duration::from_millis(300),
+            early_end: Duration::from_millis(250),
             max_utterance: Duration::from_secs(20),
             no_input_timeout: Duration::from_secs(5),
             pre_roll: Duration::from_millis(200),

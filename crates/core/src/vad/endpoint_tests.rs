@@ -473,7 +473,11 @@ mod props {
 #[test]
 fn end_early_only_after_early_end_of_pause() {
     let t0 = Instant::now();
-    let mut e = ep();
+    let mut e = Endpointer::new(EndpointConfig {
+        early_end: ms(300),
+        ..EndpointConfig::default()
+    })
+    .expect("valid");
     // 10 speech frames, then silence: the pause starts at frame 10.
     let ev = feed(&mut e, t0, 0, &cat(&[frames(0.9, 10), frames(0.0, 5)]));
     assert_eq!(ev.last(), Some(&(14, PauseStarted { at: at(t0, 10) })));
