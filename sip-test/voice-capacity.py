@@ -128,7 +128,9 @@ class Caller(threading.Thread):
             else:
                 call.wait_quiet(a.reply_rms, quiet, a.reply_max)
             pad = begin + clip.duration / a.talk - time.monotonic()
-            if pad > 0 and time.monotonic() + pad < self.t_end:
+            if time.monotonic() + max(pad, 0) >= self.t_end:
+                break  # no time left for this turn's silence: the run is over
+            if pad > 0:
                 call.bye_received.wait(pad)
         self.hung_up = call.bye_received.is_set()
         self.call_s = time.monotonic() - call.answered

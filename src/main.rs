@@ -105,9 +105,9 @@ fn main() -> ExitCode {
 
 fn init_logs(level: &str) {
     let filter = std::env::var("KEFU_LOG")
-        .unwrap_or_else(|_| format!("{level},rsipstack=warn,whisper_rs=warn"));
+        .unwrap_or_else(|_| format!("{level},rsipstack=warn,whisper_rs=off"));
     let filter = tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new("info,rsipstack=warn,whisper_rs=warn")
+        tracing_subscriber::EnvFilter::new("info,rsipstack=warn,whisper_rs=off")
     });
     // Colours only on a terminal: logs written to files stay plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());

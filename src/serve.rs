@@ -101,6 +101,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         );
     }
     let cancel = CancellationToken::new();
+    let media_handle = handle.clone();
     let signalling =
         crate::signalling::start(&settings, handle, up_rx, metrics.clone(), cancel.clone()).await?;
     let sip = signalling.addr;
@@ -122,6 +123,17 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     // Recordings are finalized as their calls end; give the recorder a
     // moment for the last ones.
     tokio::time::sleep(Duration::from_millis(300)).await;
+    // Media and speech threads end before the process does: ONNX Runtime's
+    // globals are torn down at exit, under any session still running.
+    tokio::task::spawn_blocking(move || {
+        media_handle.stop();
+        #[cfg(feature = "speech")]
+        if let Some(pool) = speech.get() {
+            pool.shutdown();
+        }
+    })
+    .await
+    .ok();
     tracing::info!("stopped");
     Ok(())
 }

@@ -302,9 +302,13 @@ pub fn max_tokens_for(secs: f32) -> i32 {
     ((secs * 6.0).ceil() as i32 + 8).clamp(12, 224)
 }
 
+/// The longest phrase [`trim_loop`] looks for (a sentence of a turn).
+const MAX_LOOP_WORDS: usize = 24;
+
 /// The text with a repeated tail cut back to one occurrence: the longest
-/// stretch at the end made of one phrase (up to 8 words) said at least
-/// three times in a row, the last one possibly unfinished. Text without
+/// stretch at the end made of one phrase (up to 24 words) said at least
+/// three times in a row (twice for four words or more), the last one
+/// possibly unfinished. Used only on decodes stopped by the token cap. Text without
 /// such a tail comes back unchanged.
 pub fn trim_loop(text: &str) -> String {
     let words: Vec<&str> = text.split_whitespace().collect();
@@ -318,13 +322,15 @@ pub fn trim_loop(text: &str) -> String {
         .collect();
     let n = words.len();
     let mut best: Option<(usize, usize)> = None;
-    for period in 1..=8.min(n / 3) {
+    for period in 1..=MAX_LOOP_WORDS.min(n / 2) {
         // Walk back while each word repeats the one a period later.
         let mut start = n - period;
         while start > 0 && keys[start - 1] == keys[start - 1 + period] {
             start -= 1;
         }
-        if n - start >= 3 * period && best.is_none_or(|(s, _)| start < s) {
+        // Three rounds of a short phrase, two of a long one.
+        let rounds = if period >= 4 { 2 } else { 3 };
+        if n - start >= rounds * period && best.is_none_or(|(s, _)| start < s) {
             best = Some((start, period));
         }
     }
@@ -376,6 +382,9 @@ mod tests {
             "10 of clubs"
         );
         assert_eq!(trim_loop("5 5 5 5 5 5 5 5"), "5");
+        let s = "Had he married a more amiable woman, he might have been made still more \
+                 respectable than he was.";
+        assert_eq!(trim_loop(&format!("{s} {s} Had he married a")), s);
         assert_eq!(trim_loop("29340. 29340. 29340. 29340. 29340"), "29340.");
         assert_eq!(
             trim_loop("I want to pay my bill my bill my bill my"),

@@ -84,6 +84,9 @@ pub enum ToMedia {
         /// The piece.
         chunk: SpeechChunk,
     },
+    /// Shut down: the worker drops its engine (and the speech detectors'
+    /// ONNX sessions with it) and ends.
+    Stop,
 }
 
 /// Work for the speech pool, from a call's engine outputs.
@@ -136,9 +139,25 @@ pub struct MediaHandle {
     workers: Vec<Sender<ToMedia>>,
     /// The RTP port pool shared by the workers.
     pub pool: Arc<PortPool>,
+    threads: Arc<std::sync::Mutex<Vec<std::thread::JoinHandle<()>>>>,
 }
 
 impl MediaHandle {
+    /// Stops every worker and waits for them: nothing of a call's media
+    /// (its speech detector above all) may run while the process exits.
+    pub fn stop(&self) {
+        for w in &self.workers {
+            let _ = w.send(ToMedia::Stop);
+        }
+        let threads = match self.threads.lock() {
+            Ok(mut t) => std::mem::take(&mut *t),
+            Err(_) => return,
+        };
+        for t in threads {
+            let _ = t.join();
+        }
+    }
+
     /// Sends `msg` to the worker of `call`; false if the worker is gone.
     pub fn send(&self, call: CallId, msg: ToMedia) -> bool {
         let n = self.workers.len().max(1) as u64;
@@ -215,6 +234,7 @@ pub fn spawn(engines: Vec<Engine>, shared: Shared) -> std::io::Result<MediaHandl
         log_pii,
     } = shared;
     let mut workers = Vec::new();
+    let mut threads = Vec::new();
     for (idx, engine) in engines.into_iter().enumerate() {
         let (tx, rx) = std::sync::mpsc::channel();
         let w = Worker {
@@ -231,7 +251,7 @@ pub fn spawn(engines: Vec<Engine>, shared: Shared) -> std::io::Result<MediaHandl
             metrics: metrics.clone(),
             ticks: 0,
         };
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name(format!("kefu-media-{idx}"))
             .spawn(move || {
                 let applied = apply(scheduling);
@@ -239,8 +259,13 @@ pub fn spawn(engines: Vec<Engine>, shared: Shared) -> std::io::Result<MediaHandl
                 w.run(rx)
             })?;
         workers.push(tx);
+        threads.push(thread);
     }
-    Ok(MediaHandle { workers, pool })
+    Ok(MediaHandle {
+        workers,
+        pool,
+        threads: Arc::new(std::sync::Mutex::new(threads)),
+    })
 }
 
 struct Worker {
@@ -265,9 +290,13 @@ impl Worker {
         loop {
             let wait = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(wait) {
+                Ok(ToMedia::Stop) => return,
                 Ok(msg) => {
                     self.on_msg(msg);
                     while let Ok(msg) = rx.try_recv() {
+                        if matches!(msg, ToMedia::Stop) {
+                            return;
+                        }
                         self.on_msg(msg);
                     }
                 }
@@ -336,6 +365,8 @@ impl Worker {
                 self.engine
                     .handle_input(Input::Command { now, call, command })
             }
+            // Handled in `run`.
+            ToMedia::Stop => {}
         }
     }
 

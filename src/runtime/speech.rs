@@ -48,6 +48,7 @@ struct Shared {
 #[derive(Clone)]
 pub struct SpeechPool {
     shared: Arc<Shared>,
+    threads: Arc<Mutex<Vec<std::thread::JoinHandle<()>>>>,
     has_asr: bool,
     has_tts: bool,
 }
@@ -87,8 +88,10 @@ impl SpeechPool {
             cancelled: Mutex::new(HashSet::new()),
             running: Mutex::new(Vec::new()),
         });
+        let mut threads = Vec::new();
         let pool = SpeechPool {
             shared: shared.clone(),
+            threads: Arc::new(Mutex::new(Vec::new())),
             has_asr: asr.is_some(),
             has_tts: tts.is_some(),
         };
@@ -100,16 +103,23 @@ impl SpeechPool {
                     media.clone(),
                     config.asr.clone(),
                 );
-                std::thread::Builder::new()
-                    .name(format!("kefu-asr-{i}"))
-                    .spawn(move || asr_loop(&s, a.as_ref(), &m, &o))?;
+                threads.push(
+                    std::thread::Builder::new()
+                        .name(format!("kefu-asr-{i}"))
+                        .spawn(move || asr_loop(&s, a.as_ref(), &m, &o))?,
+                );
             }
         }
         if let Some(tts) = tts {
             let (s, m, c) = (shared.clone(), media.clone(), config.cache.clone());
-            std::thread::Builder::new()
-                .name("kefu-tts".into())
-                .spawn(move || tts_loop(&s, tts.as_ref(), &m, c.as_ref()))?;
+            threads.push(
+                std::thread::Builder::new()
+                    .name("kefu-tts".into())
+                    .spawn(move || tts_loop(&s, tts.as_ref(), &m, c.as_ref()))?,
+            );
+        }
+        if let Ok(mut t) = pool.threads.lock() {
+            *t = threads;
         }
         Ok(pool)
     }
@@ -181,6 +191,30 @@ impl SpeechPool {
         }
         self.shared.asr_ready.notify_all();
         self.shared.tts_ready.notify_all();
+    }
+
+    /// Drops what is queued, stops what is running and waits for the
+    /// threads: the engines (and their ONNX sessions) are gone before the
+    /// process exits.
+    pub fn shutdown(&self) {
+        if let Ok(mut q) = self.shared.queues.lock() {
+            q.finals.clear();
+            q.speculative.clear();
+            q.speech.clear();
+        }
+        if let Ok(running) = self.shared.running.lock() {
+            for (_, _, stop) in running.iter() {
+                stop.store(true, Ordering::SeqCst);
+            }
+        }
+        self.close();
+        let threads = match self.threads.lock() {
+            Ok(mut t) => std::mem::take(&mut *t),
+            Err(_) => return,
+        };
+        for t in threads {
+            let _ = t.join();
+        }
     }
 }
 
