@@ -43,12 +43,16 @@ baresip:
 	CODEC=g711 bash sip-test/baresip-call.sh
 	CODEC=opus bash sip-test/baresip-call.sh
 
-## A spoken question to the speech dialplan with the real models.
+## A spoken question to the speech dialplan, and barge-in over SIP, with the real models.
 speech:
 	bash sip-test/speech-call.sh
+	bash sip-test/barge-in.sh
 
 ## Benchmarks (figures go to BENCHMARKS.md): criterion, then SIPp load.
 bench: release
 	$(CARGO) bench -p kefu-core --bench media -- --warm-up-time 1 --measurement-time 3
 	bash sip-test/load-cps.sh
 	bash sip-test/load-concurrent.sh
+	bash sip-test/voice-latency.sh
+	bash sip-test/voice-capacity.sh
+	bash sip-test/wer.sh

@@ -160,3 +160,74 @@ mod stopping {
         eprintln!("cancelled decode returned after {:?}", started.elapsed());
     }
 }
+
+/// Real recorded speech (Debian pocketsphinx-testdata, BSD-2-Clause; `make
+/// deps` installs it), as a phone line delivers it: 16 kHz → 8 kHz µ-law.
+#[cfg(feature = "speech")]
+mod recorded {
+    use kefu::engines::asr::{AsrOptions, Audio, Recognizer};
+    use kefu::engines::whisper::{WhisperConfig, WhisperRecognizer};
+    use kefu_core::media::g711::{ulaw_decode, ulaw_encode};
+    use kefu_core::media::resample::resample;
+    use kefu_core::media::Hz;
+
+    const DATA: &str = "/usr/share/pocketsphinx/test/data";
+
+    fn phone_audio(name: &str) -> Option<Vec<i16>> {
+        let path = std::path::Path::new(DATA).join(name);
+        let Ok(bytes) = std::fs::read(&path) else {
+            if std::env::var_os("KEFU_SKIP_MODEL_TESTS").is_some() {
+                return None;
+            }
+            panic!(
+                "{} missing: run `make deps` (pocketsphinx-testdata) or set KEFU_SKIP_MODEL_TESTS=1",
+                path.display()
+            );
+        };
+        let pcm: Vec<i16> = bytes
+            .chunks_exact(2)
+            .map(|b| i16::from_le_bytes([b[0], b[1]]))
+            .collect();
+        let narrow = resample(Hz(16000), Hz(8000), &pcm).expect("resample");
+        Some(
+            narrow
+                .into_iter()
+                .map(|s| ulaw_decode(ulaw_encode(s)))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn recorded_speech_over_a_phone_line_is_transcribed() {
+        if !super::models_present("base-q8_0") {
+            return;
+        }
+        let path = super::root().join("models/whisper/ggml-base-q8_0.bin");
+        let asr = WhisperRecognizer::load(&path, WhisperConfig::default()).expect("model loads");
+        // (recording, words that must be heard): two spoken commands.
+        let cases = [
+            ("goforward.raw", &["go", "forward", "meters"][..]),
+            ("something.raw", &["go", "somewhere", "something"][..]),
+        ];
+        for (file, words) in cases {
+            let Some(samples) = phone_audio(file) else {
+                return;
+            };
+            let t = asr
+                .transcribe(
+                    Audio {
+                        samples: &samples,
+                        rate: 8000,
+                    },
+                    &AsrOptions::default(),
+                )
+                .expect("transcribes");
+            let text = t.text.to_lowercase();
+            let missing: Vec<_> = words.iter().filter(|w| !text.contains(*w)).collect();
+            assert!(
+                missing.is_empty(),
+                "{file}: heard {text:?}, missing {missing:?}"
+            );
+        }
+    }
+}
