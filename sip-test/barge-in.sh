@@ -19,14 +19,8 @@ set -u
 . "$(dirname "$0")/lib.sh"
 ensure_pkg sox sox
 ensure_pkg espeak-ng espeak-ng
-DATA=/usr/share/pocketsphinx/test/data
-if [ ! -d "$DATA/librivox" ]; then
-  log "installing pocketsphinx-testdata (real recordings)"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -qq pocketsphinx-testdata >/dev/null 2>&1 ||
-    { apt-get update -qq >/dev/null 2>&1; apt-get install -y -qq pocketsphinx-testdata >/dev/null 2>&1; } ||
-    die "apt-get install pocketsphinx-testdata failed"
-fi
+ensure_testdata
+DATA=$TESTDATA
 CLIP=something KEYWORDS="something,somewhere"
 DIALPLAN="$SIPTEST_DIR/dialplans/barge-in.toml"
 

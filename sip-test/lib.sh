@@ -288,3 +288,61 @@ for table in ("/proc/net/udp", "/proc/net/udp6"):
 print(f"sockets={sockets} drops={drops}")
 PYEOF
 }
+
+# ---------------------------------------------------------------- real recordings
+# Debian's pocketsphinx-testdata (CMU, BSD-2-Clause; its LibriVox readings are public domain):
+# the real speech the voice tests and benchmarks use. Installs it when missing; sets TESTDATA.
+TESTDATA=/usr/share/pocketsphinx/test/data
+ensure_testdata() {
+  [ -f "$TESTDATA/goforward.raw" ] && [ -d "$TESTDATA/librivox" ] && return 0
+  log "installing pocketsphinx-testdata (real recordings)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq pocketsphinx-testdata >/dev/null 2>&1 ||
+    { apt-get update -qq >/dev/null 2>&1; apt-get install -y -qq pocketsphinx-testdata >/dev/null 2>&1; } ||
+    die "apt-get install pocketsphinx-testdata failed"
+}
+
+# cut_turn_clips DIR: cuts the clips of audio/turns/clips.tsv (name, source, start, end) out of
+# the recordings into DIR/NAME.wav, 8 kHz mono µ-law (sox); their paths go to the array CLIPS.
+cut_turn_clips() {
+  local dir=$1 name src start end _words in trim
+  ensure_pkg sox sox
+  ensure_testdata
+  mkdir -p "$dir"
+  CLIPS=()
+  while IFS=$'\t' read -r name src start end _words; do
+    case "$name" in ''|'#'*) continue ;; esac
+    in=(); case "$src" in *.raw) in=(-t raw -r 16000 -e signed -b 16 -c 1) ;; esac
+    trim=(trim "$start"); [ "$end" != "-" ] && trim+=("=$end")
+    sox -V1 "${in[@]}" "$TESTDATA/$src" -r 8000 -c 1 -e u-law -b 8 "$dir/$name.wav" "${trim[@]}" ||
+      die "sox failed on $src"
+    CLIPS+=("$dir/$name.wav")
+  done <"$SIPTEST_DIR/audio/turns/clips.tsv"
+  log "${#CLIPS[@]} clips in $dir"
+}
+
+# write_bench_dialplan FILE: the voice benchmarks' dialplan: dialplans/speech.toml's engines and
+# settings with a short fixed reply (REPLY, "Okay."), so that turns are quick, and no goodbye
+# words, so that no clip can end the call. Env: VOICE, MODEL, END_OF_SPEECH_MS (600).
+write_bench_dialplan() {
+  cat >"$1" <<TOML
+# voice benchmark: dialplans/speech.toml with a short fixed reply.
+kind = "speech"
+prompts = "$REPO_ROOT/dialplans/default/prompts"
+answer_after_ms = 300
+
+[speech]
+language = "en"
+voice = "${VOICE:-en_US-joe-medium}"
+model = "${MODEL:-base-q8_0}"
+greeting = "Hello, this is kefu. How can I help you?"
+default_reply = "${REPLY:-Okay.}"
+goodbye = "Goodbye."
+goodbye_words = ["end the benchmark call now"]
+no_input = "Are you still there?"
+max_no_input = 5
+fallback_prompt = "sorry"
+barge_in = true
+end_of_speech_ms = ${END_OF_SPEECH_MS:-600}
+TOML
+}

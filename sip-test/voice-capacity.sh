@@ -18,14 +18,7 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 ensure_pkg sox sox
-DATA=/usr/share/pocketsphinx/test/data
-if [ ! -d "$DATA/librivox" ]; then
-  log "installing pocketsphinx-testdata (real recordings)"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -qq pocketsphinx-testdata >/dev/null 2>&1 ||
-    { apt-get update -qq >/dev/null 2>&1; apt-get install -y -qq pocketsphinx-testdata >/dev/null 2>&1; } ||
-    die "apt-get install pocketsphinx-testdata failed"
-fi
+
 
 TALK_SET="${TALK:-}"
 CALLS="${CALLS:-20}" DURATION="${DURATION:-120}" TALK="${TALK:-0.4}"
@@ -43,41 +36,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# ---- fixtures: cut and convert (sox: 16 kHz -> 8 kHz mono µ-law)
-mkdir -p "$WORK/clips"
-clips=()
-while IFS=$'\t' read -r name src start end _words; do
-  case "$name" in ''|'#'*) continue ;; esac
-  in=(); case "$src" in *.raw) in=(-t raw -r 16000 -e signed -b 16 -c 1) ;; esac
-  trim=(trim "$start"); [ "$end" != "-" ] && trim+=("=$end")
-  sox -V1 "${in[@]}" "$DATA/$src" -r 8000 -c 1 -e u-law -b 8 "$WORK/clips/$name.wav" "${trim[@]}" ||
-    die "sox failed on $src"
-  clips+=("$WORK/clips/$name.wav")
-done <"$SIPTEST_DIR/audio/turns/clips.tsv"
-log "${#clips[@]} clips in $WORK/clips"
+# ---- fixtures: the turn clips (8 kHz µ-law), the benchmark dialplan
+cut_turn_clips "$WORK/clips"
+clips=("${CLIPS[@]}")
 
-# ---- benchmark dialplan: as voice-latency.sh's (a short reply, no goodbye words)
 EOS_MS="${END_OF_SPEECH_MS:-600}"
-cat >"$WORK/bench-speech.toml" <<TOML
-# voice-capacity benchmark: dialplans/speech.toml with a short fixed reply.
-kind = "speech"
-prompts = "$REPO_ROOT/dialplans/default/prompts"
-answer_after_ms = 300
-
-[speech]
-language = "en"
-voice = "${VOICE:-en_US-joe-medium}"
-model = "${MODEL:-base-q8_0}"
-greeting = "Hello, this is kefu. How can I help you?"
-default_reply = "${REPLY:-Okay.}"
-goodbye = "Goodbye."
-goodbye_words = ["end the benchmark call now"]
-no_input = "Are you still there?"
-max_no_input = 5
-fallback_prompt = "sorry"
-barge_in = true
-end_of_speech_ms = $EOS_MS
-TOML
+write_bench_dialplan "$WORK/bench-speech.toml"
 
 jsons=()
 for n in $NS; do

@@ -15,14 +15,8 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 ensure_pkg sox sox
-DATA=/usr/share/pocketsphinx/test/data
-if [ ! -d "$DATA/librivox" ]; then
-  log "installing pocketsphinx-testdata (real recordings)"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -qq pocketsphinx-testdata >/dev/null 2>&1 ||
-    { apt-get update -qq >/dev/null 2>&1; apt-get install -y -qq pocketsphinx-testdata >/dev/null 2>&1; } ||
-    die "apt-get install pocketsphinx-testdata failed"
-fi
+ensure_testdata
+DATA=$TESTDATA
 [ -x "$KEFU_BIN" ] || die "kefu binary not found at $KEFU_BIN (set KEFU_BIN; build with cargo build --release)"
 MODEL="${MODEL:-base-q8_0}"
 case "$MODEL" in
