@@ -19,7 +19,6 @@ set -u
 . "$(dirname "$0")/lib.sh"
 ensure_pkg sox sox
 
-
 TALK_SET="${TALK:-}"
 CALLS="${CALLS:-20}" DURATION="${DURATION:-120}" TALK="${TALK:-0.4}"
 NS="${SWEEP:-$CALLS}"

@@ -16,7 +16,6 @@ set -u
 . "$(dirname "$0")/lib.sh"
 ensure_pkg sox sox
 
-
 WORK="$(mktemp -d /tmp/kefu-vlat.XXXXXX)"
 cleanup() {
   stop_kefu
