@@ -25,12 +25,12 @@ const RATE: u32 = 16_000;
 const CTX_PER_SEC: f32 = 50.0;
 /// The full encoder window.
 const FULL_CTX: i32 = 1500;
-/// The smallest encoder window (5 s). Shorter windows make base repeat
+/// The smallest encoder window (3 s). Shorter windows make base repeat
 /// short answers until the token cap ("10 of clubs 10 of clubs …" for a
-/// 1.1 s clip), measured on the recordings of `sip-test/wer.sh`; from 250
-/// frames on they come out once, and the encoder still costs a sixth of
-/// the full window.
-const MIN_CTX: i32 = 250;
+/// 1.1 s clip, measured on the recordings of `sip-test/wer.sh`), which
+/// [`trim_loop`] cuts back; a 5 s window avoids most loops but costs a
+/// fifth more recognition time over those recordings.
+const MIN_CTX: i32 = 150;
 
 /// Settings of a [`WhisperRecognizer`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -307,8 +307,8 @@ const MAX_LOOP_WORDS: usize = 24;
 
 /// The text with a repeated tail cut back to one occurrence: the longest
 /// stretch at the end made of one phrase (up to 24 words) said at least
-/// three times in a row (twice for four words or more), the last one
-/// possibly unfinished. Used only on decodes stopped by the token cap. Text without
+/// twice in a row (one word: three times), the last one possibly
+/// unfinished. Used only on decodes stopped by the token cap. Text without
 /// such a tail comes back unchanged.
 pub fn trim_loop(text: &str) -> String {
     let words: Vec<&str> = text.split_whitespace().collect();
@@ -328,8 +328,8 @@ pub fn trim_loop(text: &str) -> String {
         while start > 0 && keys[start - 1] == keys[start - 1 + period] {
             start -= 1;
         }
-        // Three rounds of a short phrase, two of a long one.
-        let rounds = if period >= 4 { 2 } else { 3 };
+        // Three rounds of one word ("5 5 5"), two of a phrase.
+        let rounds = if period >= 2 { 2 } else { 3 };
         if n - start >= rounds * period && best.is_none_or(|(s, _)| start < s) {
             best = Some((start, period));
         }
@@ -390,7 +390,8 @@ mod tests {
             trim_loop("I want to pay my bill my bill my bill my"),
             "I want to pay my bill"
         );
-        // Nothing repeated three times: unchanged.
+        assert_eq!(trim_loop("Ten of clubs Ten of clubs"), "Ten of clubs");
+        // Nothing repeated: unchanged.
         assert_eq!(trim_loop("no no, I said no"), "no no, I said no");
         assert_eq!(trim_loop("ten of clubs"), "ten of clubs");
         assert_eq!(trim_loop(""), "");
@@ -406,7 +407,7 @@ mod tests {
     #[test]
     fn window_follows_the_utterance() {
         assert_eq!(audio_ctx_for(16_000), MIN_CTX);
-        assert_eq!(audio_ctx_for(16_000 * 5), 314);
+        assert_eq!(audio_ctx_for(16_000 * 3), 214);
         assert_eq!(audio_ctx_for(16_000 * 60), FULL_CTX);
     }
 
