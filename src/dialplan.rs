@@ -120,6 +120,9 @@ struct RawSpeech {
     barge_in_min_speech_ms: Option<u64>,
     end_of_speech_ms: Option<u64>,
     early_end_ms: Option<u64>,
+    start_of_speech_ms: Option<u64>,
+    max_utterance_ms: Option<u64>,
+    no_input_ms: Option<u64>,
     vad: Option<String>,
     #[serde(default)]
     answers: Vec<RawAnswer>,
@@ -301,6 +304,9 @@ fn speech_plan(source: &str, raw: &Raw) -> Result<Option<SpeechPlan>, DialplanEr
         barge_in_min_speech_ms: None,
         end_of_speech_ms: None,
         early_end_ms: None,
+        start_of_speech_ms: None,
+        max_utterance_ms: None,
+        no_input_ms: None,
         vad: None,
         answers: Vec::new(),
     };
@@ -335,6 +341,15 @@ fn speech_plan(source: &str, raw: &Raw) -> Result<Option<SpeechPlan>, DialplanEr
     }
     if let Some(ms) = r.early_end_ms {
         voice.endpoint.early_end = Duration::from_millis(ms);
+    }
+    if let Some(ms) = r.start_of_speech_ms {
+        voice.endpoint.start_hangover = Duration::from_millis(ms);
+    }
+    if let Some(ms) = r.max_utterance_ms {
+        voice.endpoint.max_utterance = Duration::from_millis(ms);
+    }
+    if let Some(ms) = r.no_input_ms {
+        voice.endpoint.no_input_timeout = Duration::from_millis(ms);
     }
     let fault = |message: String| DialplanError::Syntax {
         file: source.to_string(),
@@ -484,7 +499,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let p = write(
             dir.path(),
-            "kind = \"speech\"\n[speech]\nvad = \"energy\"\nbarge_in_min_speech_ms = 400\n",
+            "kind = \"speech\"\n[speech]\nvad = \"energy\"\nbarge_in_min_speech_ms = 400\n\
+             start_of_speech_ms = 100\nmax_utterance_ms = 8000\nno_input_ms = 7000\n",
         );
         let sp = load(p.to_str().expect("utf8"))
             .expect("load")
@@ -492,6 +508,9 @@ mod tests {
             .expect("speech");
         assert_eq!(sp.vad, VadKind::Energy);
         assert_eq!(sp.voice.barge_in.min_speech, Duration::from_millis(400));
+        assert_eq!(sp.voice.endpoint.start_hangover, Duration::from_millis(100));
+        assert_eq!(sp.voice.endpoint.max_utterance, Duration::from_secs(8));
+        assert_eq!(sp.voice.endpoint.no_input_timeout, Duration::from_secs(7));
         let p = write(
             dir.path(),
             "kind = \"speech\"\n[speech]\nvad = \"webrtc\"\n",

@@ -196,3 +196,28 @@ fn a_detector_starts_fresh_after_reset_and_costs_little() {
     // A figure for the log, not a pass/fail threshold.
     eprintln!("Silero VAD: {per_frame:?} per 20 ms frame");
 }
+
+#[test]
+fn wideband_frames_are_scored_too() {
+    if !inputs_present() {
+        return;
+    }
+    use kefu::engines::silero::Silero;
+    use kefu_core::vad::SpeechDetector;
+    let model = Arc::new(SileroModel::load(&default_model_path()).expect("model"));
+    assert!(Silero::with_rate(model.clone(), 44_100).is_none());
+    let mut d = Silero::with_rate(model, 16_000).expect("16 kHz");
+    // The 16 kHz original, 20 ms (320-sample) frames, after 1 s of silence.
+    let bytes = std::fs::read(Path::new(DATA).join("goforward.raw")).expect("recording");
+    let mut pcm = vec![0i16; 16_000];
+    pcm.extend(
+        bytes
+            .chunks_exact(2)
+            .map(|b| i16::from_le_bytes([b[0], b[1]])),
+    );
+    let probs: Vec<f32> = pcm.chunks_exact(320).map(|f| d.push(f)).collect();
+    // Silence first, then confident speech.
+    assert!(probs[..40].iter().all(|&p| p < 0.2), "{:?}", &probs[..40]);
+    let speech = probs.iter().filter(|&&p| p > 0.8).count();
+    assert!(speech >= 40, "{speech} confident frames of {}", probs.len());
+}

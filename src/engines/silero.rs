@@ -2,12 +2,12 @@
 //! speech calls, plugged into the core through
 //! [`kefu_core::vad::DetectorFactory`].
 //!
-//! The model scores 32 ms windows of 8 kHz audio: each run takes the 256
-//! new samples behind the 32 samples of context kept from the previous
-//! window (`input`, f32 `[1, 288]`, samples in `[-1, 1]`), the recurrent
-//! `state` (f32 `[2, 1, 128]`) and the rate (`sr`, int64 scalar), and
-//! returns the speech probability (`output`, `[1, 1]`) and the next state
-//! (`stateN`). A call's 20 ms frames are buffered into windows; each frame
+//! The model scores 32 ms windows of 8 or 16 kHz audio: each run takes the
+//! 256 (512) new samples behind the 32 (64) samples of context kept from
+//! the previous window (`input`, f32 `[1, 288]` or `[1, 576]`, samples in
+//! `[-1, 1]`), the recurrent `state` (f32 `[2, 1, 128]`) and the rate (`sr`,
+//! int64 scalar), and returns the speech probability (`output`, `[1, 1]`)
+//! and the next state (`stateN`). Calls hand the detector 8 kHz frames. A call's 20 ms frames are buffered into windows; each frame
 //! gets the probability of the last complete window (at most one window
 //! behind).
 //!
@@ -28,14 +28,22 @@ use kefu_core::vad::{DetectorFactory, SpeechDetector};
 use ort::session::Session;
 use ort::value::Tensor;
 
-/// New samples per model run at 8 kHz.
+/// New samples per model run at 8 kHz (twice that at 16 kHz).
 pub const WINDOW: usize = 256;
-/// Samples of the previous window the model sees again at 8 kHz.
+/// Samples of the previous window the model sees again at 8 kHz (twice
+/// that at 16 kHz).
 pub const CONTEXT: usize = 32;
 /// Size of the recurrent state (`[2, 1, 128]`).
 const STATE: usize = 2 * 128;
-/// The rate the detector runs at (calls hand it 8 kHz frames).
-const RATE: i64 = 8000;
+
+/// Window and context lengths at `rate` (8000 or 16000 Hz).
+fn geometry(rate: u32) -> Option<(usize, usize)> {
+    match rate {
+        8000 => Some((WINDOW, CONTEXT)),
+        16000 => Some((2 * WINDOW, 2 * CONTEXT)),
+        _ => None,
+    }
+}
 
 /// Why the Silero model cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -106,21 +114,24 @@ impl SileroModel {
             session: Mutex::new(session),
             path: path.to_owned(),
         };
-        // One run proves the shapes and warms the session up.
-        let mut state = vec![0f32; STATE];
-        model
-            .run(&[0f32; CONTEXT + WINDOW], &mut state)
-            .map_err(bad)?;
+        // One run per rate proves the shapes and warms the session up.
+        for rate in [8000, 16000] {
+            let (window, context) = geometry(rate).unwrap_or((WINDOW, CONTEXT));
+            let mut state = vec![0f32; STATE];
+            model
+                .run(&vec![0f32; context + window], &mut state, rate)
+                .map_err(bad)?;
+        }
         Ok(model)
     }
 
-    /// One window (`CONTEXT + WINDOW` samples in `[-1, 1]`): the speech
-    /// probability; `state` is updated in place.
-    pub fn run(&self, input: &[f32], state: &mut [f32]) -> Result<f32, String> {
+    /// One window at `rate` (context + window samples in `[-1, 1]`): the
+    /// speech probability; `state` is updated in place.
+    pub fn run(&self, input: &[f32], state: &mut [f32], rate: u32) -> Result<f32, String> {
         let fail = |e: ort::Error| e.to_string();
         let x = Tensor::from_array(([1usize, input.len()], input.to_vec())).map_err(fail)?;
         let s = Tensor::from_array(([2usize, 1, 128], state.to_vec())).map_err(fail)?;
-        let sr = Tensor::from_array(([0usize; 0], vec![RATE])).map_err(fail)?;
+        let sr = Tensor::from_array(([0usize; 0], vec![i64::from(rate)])).map_err(fail)?;
         let mut session = self.session.lock().unwrap_or_else(PoisonError::into_inner);
         let outputs = session
             .run(ort::inputs!["input" => x, "state" => s, "sr" => sr])
@@ -164,6 +175,9 @@ impl DetectorFactory for SileroFactory {
 #[derive(Debug)]
 pub struct Silero {
     model: Arc<SileroModel>,
+    rate: u32,
+    window: usize,
+    context: usize,
     state: Vec<f32>,
     /// Context (the previous window's tail) followed by pending samples.
     buf: Vec<f32>,
@@ -172,25 +186,42 @@ pub struct Silero {
 }
 
 impl Silero {
-    /// A detector with fresh state on `model`.
+    /// A detector for 8 kHz frames with fresh state on `model`.
     pub fn new(model: Arc<SileroModel>) -> Self {
         Silero {
             model,
+            rate: 8000,
+            window: WINDOW,
+            context: CONTEXT,
             state: vec![0.0; STATE],
             buf: vec![0.0; CONTEXT],
             prob: 0.0,
             failed: false,
         }
     }
+
+    /// A detector for frames at `rate`: 8000 or 16000 Hz (what the model
+    /// knows), else `None`.
+    pub fn with_rate(model: Arc<SileroModel>, rate: u32) -> Option<Self> {
+        let (window, context) = geometry(rate)?;
+        Some(Silero {
+            rate,
+            window,
+            context,
+            buf: vec![0.0; context],
+            ..Silero::new(model)
+        })
+    }
 }
 
 impl SpeechDetector for Silero {
+    /// Takes a frame at the detector's rate (any length; calls give 20 ms).
     fn push(&mut self, frame: &[i16]) -> f32 {
         self.buf
             .extend(frame.iter().map(|&s| f32::from(s) / 32768.0));
-        while self.buf.len() >= CONTEXT + WINDOW {
-            let window = &self.buf[..CONTEXT + WINDOW];
-            self.prob = match self.model.run(window, &mut self.state) {
+        while self.buf.len() >= self.context + self.window {
+            let window = &self.buf[..self.context + self.window];
+            self.prob = match self.model.run(window, &mut self.state, self.rate) {
                 Ok(p) => p,
                 Err(e) => {
                     if !self.failed {
@@ -200,7 +231,7 @@ impl SpeechDetector for Silero {
                     0.0
                 }
             };
-            self.buf.drain(..WINDOW);
+            self.buf.drain(..self.window);
         }
         self.prob
     }
@@ -208,7 +239,7 @@ impl SpeechDetector for Silero {
     fn reset(&mut self) {
         self.state.fill(0.0);
         self.buf.clear();
-        self.buf.resize(CONTEXT, 0.0);
+        self.buf.resize(self.context, 0.0);
         self.prob = 0.0;
     }
 }
