@@ -36,6 +36,7 @@ pub mod call;
 pub mod dialogue;
 pub mod engine;
 pub mod media;
+pub mod nlu;
 pub mod playout;
 pub mod rtp;
 pub mod sdp;

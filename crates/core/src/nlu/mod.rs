@@ -1,0 +1,20 @@
+//! Understanding what the caller said, from the transcript text alone:
+//! matching it against example phrases (intents) and FAQ questions, in
+//! English and Chinese alike.
+//!
+//! - [`normalize`]: case, full-width forms and punctuation folded away, so
+//!   "Where's my ORDER？" and "wheres my order" compare equal.
+//! - [`ngram::PhraseIndex`]: labelled example phrases turned into character
+//!   n-gram features weighted by rarity (TF-IDF), scored by cosine
+//!   similarity. Character n-grams need no word segmentation (Chinese has
+//!   no spaces) and survive the recogniser's spelling slips ("oder",
+//!   "recieve") that defeat whole-word matching.
+//!
+//! Not here: deciding what to do with a match (the dialogue), thresholds
+//! per dialplan (the dialplan), slots and emotion.
+
+pub mod ngram;
+mod normalize;
+
+pub use ngram::{Match, PhraseIndex};
+pub use normalize::normalize;
