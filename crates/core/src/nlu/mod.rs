@@ -10,11 +10,16 @@
 //!   no spaces) and survive the recogniser's spelling slips ("oder",
 //!   "recieve") that defeat whole-word matching.
 //!
+//! - [`slots`]: yes/no and digit strings (order and phone numbers) spoken
+//!   in words or digits, English and Chinese.
+//!
 //! Not here: deciding what to do with a match (the dialogue), thresholds
-//! per dialplan (the dialplan), slots and emotion.
+//! per dialplan (the dialplan), dates, emotion.
 
 pub mod ngram;
 mod normalize;
+pub mod slots;
 
 pub use ngram::{Match, PhraseIndex};
 pub use normalize::normalize;
+pub use slots::{digits, yes_no, YesNo};
