@@ -216,8 +216,8 @@ impl Recognizer for WhisperRecognizer {
         // Whisper sometimes repeats a short utterance until its token limit
         // ("ten of clubs ten of clubs …"), which costs seconds; people say
         // at most ~4 tokens a second, so cap the decode to the audio.
-        params.set_max_tokens(max_tokens_for(audio_secs));
         let max_tokens = max_tokens_for(audio_secs);
+        params.set_max_tokens(max_tokens);
         let abort = Abort {
             stop: stop.clone(),
             deadline,

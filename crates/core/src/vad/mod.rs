@@ -19,7 +19,7 @@
 //!   on the caller's line, learnt from frame levels.
 //! - [`detector::SpeechDetector`]: where the probabilities come from (the
 //!   shell's Silero model through a [`detector::DetectorFactory`]).
-//! - [`turn_end::sounds_final`]: whether a pause's speculative transcript
+//! - [`turn_end::classify`]: whether a pause's speculative transcript
 //!   reads like a finished sentence, so the pause may end the utterance
 //!   early.
 //! - [`energy::EnergyVad`]: RMS level against a tracked noise floor, turned

@@ -61,22 +61,21 @@ pub fn classify(text: &str) -> TurnEnd {
     }
 }
 
-/// True when `text` ends like a finished sentence ([`TurnEnd::Finished`]).
-pub fn sounds_final(text: &str) -> bool {
-    classify(text) == TurnEnd::Finished
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn finished(text: &str) -> bool {
+        classify(text) == TurnEnd::Finished
+    }
+
     #[test]
     fn finished_sentences() {
-        assert!(sounds_final("What are your opening hours?"));
-        assert!(sounds_final("Ten of clubs."));
-        assert!(sounds_final("I want to cancel my order!"));
-        assert!(sounds_final("我想查一下订单。"));
-        assert!(sounds_final("营业时间是几点？"));
+        assert!(finished("What are your opening hours?"));
+        assert!(finished("Ten of clubs."));
+        assert!(finished("I want to cancel my order!"));
+        assert!(finished("我想查一下订单。"));
+        assert!(finished("营业时间是几点？"));
     }
 
     #[test]
@@ -91,14 +90,14 @@ mod tests {
 
     #[test]
     fn unfinished_ones() {
-        assert!(!sounds_final("I would like to..."));
-        assert!(!sounds_final("My order number is…"));
-        assert!(!sounds_final("I want to talk about my bill and"));
-        assert!(!sounds_final("I was calling because."));
-        assert!(!sounds_final("Yes, the"));
-        assert!(!sounds_final("so,"));
-        assert!(!sounds_final(""));
-        assert!(!sounds_final("   "));
-        assert!(!sounds_final("?"));
+        assert!(!finished("I would like to..."));
+        assert!(!finished("My order number is…"));
+        assert!(!finished("I want to talk about my bill and"));
+        assert!(!finished("I was calling because."));
+        assert!(!finished("Yes, the"));
+        assert!(!finished("so,"));
+        assert!(!finished(""));
+        assert!(!finished("   "));
+        assert!(!finished("?"));
     }
 }
