@@ -9,40 +9,21 @@
 //! KEFU_SKIP_MODEL_TESTS=1 to skip where they cannot be had.
 #![cfg(feature = "speech")]
 
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::sync::Arc;
 use std::time::Instant;
 
+use common::recordings;
 use kefu::engines::silero::{default_model_path, SileroFactory, SileroModel};
 use kefu_core::media::g711::{ulaw_decode, ulaw_encode};
-use kefu_core::media::resample::resample;
-use kefu_core::media::Hz;
 use kefu_core::vad::endpoint::{EndpointConfig, EndpointEvent, Endpointer};
 use kefu_core::vad::{DetectorFactory, FRAME, FRAME_SAMPLES};
 
-const DATA: &str = "/usr/share/pocketsphinx/test/data";
-
-/// Whether the model and the recordings are here; panics with the fix when
-/// not, unless KEFU_SKIP_MODEL_TESTS is set.
+/// Whether the model and the recordings are here (panics with the fix
+/// when not, unless KEFU_SKIP_MODEL_TESTS is set).
 fn inputs_present() -> bool {
-    let missing: Vec<PathBuf> = [
-        default_model_path(),
-        PathBuf::from(DATA).join("goforward.raw"),
-    ]
-    .into_iter()
-    .filter(|p| !p.is_file())
-    .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    if std::env::var_os("KEFU_SKIP_MODEL_TESTS").is_some() {
-        eprintln!("skipped: {missing:?} missing and KEFU_SKIP_MODEL_TESTS is set");
-        return false;
-    }
-    panic!(
-        "{missing:?} missing: run `make models` and `make deps` (pocketsphinx-testdata), \
-         or set KEFU_SKIP_MODEL_TESTS=1"
-    );
+    recordings::present(&[default_model_path(), recordings::path("goforward.raw")])
 }
 
 fn factory() -> SileroFactory {
@@ -50,19 +31,9 @@ fn factory() -> SileroFactory {
     SileroFactory::new(Arc::new(model))
 }
 
-/// A 16 kHz 16-bit raw recording as the phone line delivers it: 8 kHz,
-/// through µ-law.
+/// A 16 kHz recording as the phone line delivers it.
 fn phone_audio(name: &str) -> Vec<i16> {
-    let bytes = std::fs::read(Path::new(DATA).join(name)).expect("recording");
-    let pcm: Vec<i16> = bytes
-        .chunks_exact(2)
-        .map(|b| i16::from_le_bytes([b[0], b[1]]))
-        .collect();
-    let narrow = resample(Hz(16000), Hz(8000), &pcm).expect("resample");
-    narrow
-        .into_iter()
-        .map(|s| ulaw_decode(ulaw_encode(s)))
-        .collect()
+    recordings::phone_line(&recordings::raw_16k(name))
 }
 
 fn silence(ms: usize) -> Vec<i16> {
@@ -208,13 +179,8 @@ fn wideband_frames_are_scored_too() {
     assert!(Silero::with_rate(model.clone(), 44_100).is_none());
     let mut d = Silero::with_rate(model, 16_000).expect("16 kHz");
     // The 16 kHz original, 20 ms (320-sample) frames, after 1 s of silence.
-    let bytes = std::fs::read(Path::new(DATA).join("goforward.raw")).expect("recording");
     let mut pcm = vec![0i16; 16_000];
-    pcm.extend(
-        bytes
-            .chunks_exact(2)
-            .map(|b| i16::from_le_bytes([b[0], b[1]])),
-    );
+    pcm.extend(recordings::raw_16k("goforward.raw"));
     let probs: Vec<f32> = pcm.chunks_exact(320).map(|f| d.push(f)).collect();
     // Silence first, then confident speech.
     assert!(probs[..40].iter().all(|&p| p < 0.2), "{:?}", &probs[..40]);

@@ -1,6 +1,8 @@
-//! Shared by the integration tests: the RFC 4475/5118 torture corpus and a
-//! real `kefu serve` on loopback.
+//! Shared by the integration tests: the RFC 4475/5118 torture corpus, a
+//! real `kefu serve` on loopback, and real recorded speech.
 #![allow(dead_code)]
+
+pub mod recordings;
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, UdpSocket};
