@@ -2,6 +2,8 @@
 //! (8 kHz µ-law WAV). The models come from `make models`; `make test` fetches
 //! them first. Set KEFU_SKIP_MODEL_TESTS=1 to skip where they cannot be had.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -29,7 +31,17 @@ fn models_present(model: &str) -> bool {
     );
 }
 
+/// Whisper's worker threads spin while they wait: several decodes at once
+/// on a small machine slow each other far past their deadlines. The tests
+/// of this file take turns.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TURN.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn transcribe(file: &str, model: &str) -> String {
+    let _turn = one_at_a_time();
     let out = Command::new(env!("CARGO_BIN_EXE_kefu"))
         .current_dir(root())
         .args(["transcribe", file, "--model", model])
@@ -125,6 +137,7 @@ mod stopping {
         if !super::models_present("base-q8_0") {
             return;
         }
+        let _turn = super::one_at_a_time();
         let asr = recognizer();
         let samples = clip();
         let audio = Audio {
@@ -165,43 +178,16 @@ mod stopping {
 /// deps` installs it), as a phone line delivers it: 16 kHz → 8 kHz µ-law.
 #[cfg(feature = "speech")]
 mod recorded {
+    use super::common::recordings;
     use kefu::engines::asr::{AsrOptions, Audio, Recognizer};
     use kefu::engines::whisper::{WhisperConfig, WhisperRecognizer};
-    use kefu_core::media::g711::{ulaw_decode, ulaw_encode};
-    use kefu_core::media::resample::resample;
-    use kefu_core::media::Hz;
-
-    const DATA: &str = "/usr/share/pocketsphinx/test/data";
-
-    fn phone_audio(name: &str) -> Option<Vec<i16>> {
-        let path = std::path::Path::new(DATA).join(name);
-        let Ok(bytes) = std::fs::read(&path) else {
-            if std::env::var_os("KEFU_SKIP_MODEL_TESTS").is_some() {
-                return None;
-            }
-            panic!(
-                "{} missing: run `make deps` (pocketsphinx-testdata) or set KEFU_SKIP_MODEL_TESTS=1",
-                path.display()
-            );
-        };
-        let pcm: Vec<i16> = bytes
-            .chunks_exact(2)
-            .map(|b| i16::from_le_bytes([b[0], b[1]]))
-            .collect();
-        let narrow = resample(Hz(16000), Hz(8000), &pcm).expect("resample");
-        Some(
-            narrow
-                .into_iter()
-                .map(|s| ulaw_decode(ulaw_encode(s)))
-                .collect(),
-        )
-    }
 
     #[test]
     fn recorded_speech_over_a_phone_line_is_transcribed() {
         if !super::models_present("base-q8_0") {
             return;
         }
+        let _turn = super::one_at_a_time();
         let path = super::root().join("models/whisper/ggml-base-q8_0.bin");
         let asr = WhisperRecognizer::load(&path, WhisperConfig::default()).expect("model loads");
         // (recording, words that must be heard): two spoken commands.
@@ -209,10 +195,12 @@ mod recorded {
             ("goforward.raw", &["go", "forward", "meters"][..]),
             ("something.raw", &["go", "somewhere", "something"][..]),
         ];
+        let files: Vec<_> = cases.iter().map(|(f, _)| recordings::path(f)).collect();
+        if !recordings::present(&files) {
+            return;
+        }
         for (file, words) in cases {
-            let Some(samples) = phone_audio(file) else {
-                return;
-            };
+            let samples = recordings::phone_line(&recordings::raw_16k(file));
             let t = asr
                 .transcribe(
                     Audio {
