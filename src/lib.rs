@@ -15,6 +15,7 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod crm;
 pub mod dialplan;
 #[cfg(feature = "speech")]
 pub mod engines;

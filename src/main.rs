@@ -42,6 +42,11 @@ enum Cmd {
     /// Speak a text into a WAV file (Piper voice, or espeak-ng).
     #[cfg(feature = "speech")]
     Say(kefu::cli::say::SayArgs),
+    /// Check, test and measure dialplans.
+    #[command(subcommand)]
+    Dialplan(kefu::cli::dialplan::DialplanCmd),
+    /// Talk to a dialplan in the terminal (typed text instead of speech).
+    Simulate(kefu::cli::simulate::SimulateArgs),
     /// Validate a configuration file and exit.
     CheckConfig {
         /// The file.
@@ -60,6 +65,11 @@ fn main() -> ExitCode {
         } => ExitCode::from(kefu::cli::transcribe::run(&file, &language, &model)),
         #[cfg(feature = "speech")]
         Cmd::Say(args) => kefu::cli::say::run(&args),
+        Cmd::Dialplan(cmd) => kefu::cli::dialplan::run(&cmd),
+        Cmd::Simulate(args) => {
+            init_quiet_logs();
+            kefu::cli::simulate::run(&args)
+        }
         Cmd::CheckConfig { config } => match Settings::load(Some(&config), &Overrides::default()) {
             Ok(_) => {
                 println!("{}: ok", config.display());
@@ -101,6 +111,18 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// Warnings only, on stderr (the simulator's stdout is its conversation).
+fn init_quiet_logs() {
+    let filter = std::env::var("KEFU_LOG").unwrap_or_else(|_| "warn,whisper_rs=off".into());
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 fn init_logs(level: &str) {

@@ -6,3 +6,6 @@
 pub mod say;
 #[cfg(feature = "speech")]
 pub mod transcribe;
+
+pub mod dialplan;
+pub mod simulate;

@@ -14,7 +14,18 @@
 //! dialogue's business.
 
 pub mod digits;
+pub mod emotion;
+pub mod expr;
+pub mod flow;
+pub mod http;
+pub mod interp;
+#[cfg(test)]
+mod interp_tests;
+pub mod plan;
 pub mod speech;
+pub mod syntax;
+pub mod template;
+pub mod understand;
 
 use std::time::{Duration, Instant};
 

@@ -158,12 +158,124 @@ pub fn digits(text: &str) -> Option<String> {
     (!out.is_empty()).then_some(out)
 }
 
+/// A number 0 to 99 at the start of `words`, English: digits, with an
+/// ordinal suffix or without ("25", "3rd"), or words, cardinal or ordinal
+/// ("twenty five", "twenty-fifth" split at the hyphen, "third"). Gives
+/// its value, the words it took and whether it was an ordinal. For dates
+/// and quantities, where "twenty five" is 25 (not the digits "205").
+pub(crate) fn number_words(words: &[&str]) -> Option<(u32, usize, bool)> {
+    let w = *words.first()?;
+    let digits = w.bytes().take_while(u8::is_ascii_digit).count();
+    if digits > 0 {
+        let rest = &w[digits..];
+        let ordinal = matches!(rest, "st" | "nd" | "rd" | "th");
+        let n = w[..digits].parse().ok()?;
+        return (rest.is_empty() || ordinal).then_some((n, 1, ordinal));
+    }
+    let unit = |w: &str| -> Option<(u32, bool)> {
+        let ord = ORDINALS.iter().position(|o| *o == w);
+        let card = if w == "oh" {
+            None
+        } else {
+            digit_word(w).map(u32::from)
+        };
+        match (card, ord) {
+            (Some(n), _) => Some((n, false)),
+            (None, Some(n)) => Some((u32::try_from(n).ok()? + 1, true)),
+            _ => None,
+        }
+    };
+    if let Some(t) = tens_word(w) {
+        let t = u32::from(t);
+        if t >= 20 {
+            if let Some((u, ordinal)) = words.get(1).and_then(|x| unit(x)).filter(|u| u.0 > 0) {
+                return Some((t + u, 2, ordinal));
+            }
+        }
+        return Some((t, 1, false));
+    }
+    if let Some(p) = TENS_ORDINALS.iter().position(|o| *o == w) {
+        return Some((20 + 10 * u32::try_from(p).ok()?, 1, true));
+    }
+    unit(w).map(|(n, o)| (n, 1, o))
+}
+
+const ORDINALS: &[&str] = &[
+    "first",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "sixth",
+    "seventh",
+    "eighth",
+    "ninth",
+    "tenth",
+    "eleventh",
+    "twelfth",
+    "thirteenth",
+    "fourteenth",
+    "fifteenth",
+    "sixteenth",
+    "seventeenth",
+    "eighteenth",
+    "nineteenth",
+];
+const TENS_ORDINALS: &[&str] = &[
+    "twentieth",
+    "thirtieth",
+    "fortieth",
+    "fiftieth",
+    "sixtieth",
+    "seventieth",
+    "eightieth",
+    "ninetieth",
+];
+
+/// True for a character of a Chinese number: the digits, 十, 廿, or an
+/// ASCII digit.
+pub(crate) fn is_zh_numeral(c: char) -> bool {
+    c.is_ascii_digit() || c == '十' || c == '廿' || zh_digit(c).is_some()
+}
+
+/// The value of a Chinese number as dates and quantities write it:
+/// "十二" 12, "二十五" 25, "廿五" 25, or digit by digit ("二〇二六" 2026,
+/// "25" 25). `None` for anything else and past `u32`.
+pub(crate) fn zh_number(s: &[char]) -> Option<u32> {
+    let digit = |c: char| c.to_digit(10).or_else(|| zh_digit(c));
+    if let Some(p) = s.iter().position(|c| *c == '十' || *c == '廿') {
+        let tens = match (s[p], p) {
+            ('廿', 0) => 2,
+            ('十', 0) => 1,
+            ('十', 1) => digit(s[0])?,
+            _ => return None,
+        };
+        let units = match &s[p + 1..] {
+            [] => 0,
+            [c] => digit(*c)?,
+            _ => return None,
+        };
+        return Some(tens * 10 + units);
+    }
+    if s.is_empty() {
+        return None;
+    }
+    s.iter()
+        .try_fold(0u32, |acc, c| acc.checked_mul(10)?.checked_add(digit(*c)?))
+}
+
 /// Writes a pending tens word ("fifty" → "50").
 fn flush(out: &mut String, tens: &mut Option<u8>) {
     if let Some(t) = tens.take() {
         out.push(char::from(b'0' + t / 10));
         out.push(char::from(b'0' + t % 10));
     }
+}
+
+/// True for a word [`digits`] reads as (part of) a number: a digit or
+/// tens word, "double", "triple", "hundred".
+pub(crate) fn is_number_word(w: &str) -> bool {
+    digit_word(w).is_some() || tens_word(w).is_some() || repeat_word(w).is_some() || w == "hundred"
 }
 
 fn digit_word(w: &str) -> Option<u8> {
@@ -214,7 +326,8 @@ fn repeat_word(w: &str) -> Option<usize> {
     }
 }
 
-fn zh_digit(c: char) -> Option<u32> {
+/// A Chinese digit character's value (幺 and 两 included).
+pub(crate) fn zh_digit(c: char) -> Option<u32> {
     Some(match c {
         '〇' | '零' => 0,
         '一' | '幺' => 1,
@@ -255,6 +368,39 @@ mod tests {
         }
         assert_eq!(digits("I don't know"), None);
         assert_eq!(digits(""), None);
+    }
+
+    #[test]
+    fn numbers_in_words_for_dates() {
+        let n = |s: &str| number_words(&s.split(' ').collect::<Vec<_>>());
+        assert_eq!(n("25"), Some((25, 1, false)));
+        assert_eq!(n("3rd of"), Some((3, 1, true)));
+        assert_eq!(n("twenty five"), Some((25, 2, false)));
+        assert_eq!(n("twenty first"), Some((21, 2, true)));
+        assert_eq!(n("thirtieth"), Some((30, 1, true)));
+        assert_eq!(n("twenty days"), Some((20, 1, false)));
+        assert_eq!(n("twelfth"), Some((12, 1, true)));
+        assert_eq!(n("zero"), Some((0, 1, false)));
+        for no in ["", "oh", "3x", "march", "99999999999"] {
+            assert_eq!(n(no), None, "{no}");
+        }
+        let z = |s: &str| zh_number(&s.chars().collect::<Vec<_>>());
+        for (s, v) in [
+            ("十二", 12),
+            ("二十五", 25),
+            ("十", 10),
+            ("廿五", 25),
+            ("三十", 30),
+        ] {
+            assert_eq!(z(s), Some(v), "{s}");
+        }
+        assert_eq!(z("二〇二六"), Some(2026));
+        assert_eq!(z("两"), Some(2));
+        assert_eq!(z("25"), Some(25));
+        for no in ["", "十十", "一二十", "十二三", "月", "99999999999"] {
+            assert_eq!(z(no), None, "{no}");
+        }
+        assert!(is_zh_numeral('廿') && is_zh_numeral('7') && !is_zh_numeral('月'));
     }
 
     #[test]

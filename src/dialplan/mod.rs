@@ -4,6 +4,10 @@
 //! Prompts are WAV files of any common rate, mono or stereo, 16-bit PCM; they
 //! are mixed to mono and resampled to 8 kHz once, at load time.
 
+pub mod cases;
+pub mod flow;
+pub mod session;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -157,12 +161,12 @@ struct RawDigits {
     terminator: Option<String>,
 }
 
-const DEFAULT_TOML: &str = include_str!("../dialplans/default.toml");
-const SPEECH_TOML: &str = include_str!("../dialplans/speech.toml");
+const DEFAULT_TOML: &str = include_str!("../../dialplans/default.toml");
+const SPEECH_TOML: &str = include_str!("../../dialplans/speech.toml");
 
 macro_rules! bundled {
     ($($name:literal),* $(,)?) => {
-        &[$(($name, include_bytes!(concat!("../dialplans/default/prompts/", $name, ".wav")) as &[u8])),*]
+        &[$(($name, include_bytes!(concat!("../../dialplans/default/prompts/", $name, ".wav")) as &[u8])),*]
     };
 }
 
