@@ -7,7 +7,7 @@ export KEFU_BIN
 
 ## Build and start the agent on the bundled default dialplan.
 run: models release
-	$(KEFU_BIN) serve $(ARGS)
+	$(KEFU_BIN) serve --dialplan $(DIALPLAN) $(ARGS)
 
 ## Everything CI checks: format, lints, unit/property/simulation tests,
 ## SIPp scenarios, the RFC 4475 torture suite and a baresip call.

@@ -27,11 +27,13 @@ enum Cmd {
         #[command(flatten)]
         overrides: Overrides,
     },
-    /// Print the text of a recording (any WAV, 8 kHz µ-law included).
+    /// Print the text of recordings (any WAV, 8 kHz µ-law included).
     #[cfg(feature = "speech")]
     Transcribe {
-        /// The WAV file.
-        file: PathBuf,
+        /// The WAV file; with several, the model is loaded once and each
+        /// prints `FILE<TAB>text`.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
         /// Language code (en, zh, …) or auto.
         #[arg(long, default_value = "en")]
         language: String,
@@ -59,10 +61,10 @@ fn main() -> ExitCode {
     match cli.command {
         #[cfg(feature = "speech")]
         Cmd::Transcribe {
-            file,
+            files,
             language,
             model,
-        } => ExitCode::from(kefu::cli::transcribe::run(&file, &language, &model)),
+        } => ExitCode::from(kefu::cli::transcribe::run(&files, &language, &model)),
         #[cfg(feature = "speech")]
         Cmd::Say(args) => kefu::cli::say::run(&args),
         Cmd::Dialplan(cmd) => kefu::cli::dialplan::run(&cmd),

@@ -59,6 +59,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
                 answer_after: plan.answer_after,
                 digits: plan.digits.clone(),
                 speech: plan.speech.as_ref().map(|s| s.dialogue.clone()),
+                flow: plan.flow.as_ref().map(|f| f.flow.clone()),
                 voice: plan.speech.as_ref().map(|s| s.voice).unwrap_or_default(),
                 seed: seed.wrapping_add(i as u64),
             };
@@ -86,6 +87,11 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             metrics: metrics.clone(),
             speech: speech.clone(),
             log_pii: settings.log_pii,
+            crm: match crate::crm::Crm::new() {
+                Ok(c) => Some(c),
+                Err(e) => anyhow::bail!("cannot start the HTTP client for CRM requests: {e}"),
+            },
+            runtime: Some(tokio::runtime::Handle::current()),
         },
     )?;
     #[cfg(feature = "speech")]
@@ -102,6 +108,13 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     }
     let cancel = CancellationToken::new();
     let media_handle = handle.clone();
+    let dialplans = plan.flow.as_ref().map(|f| {
+        let status = Arc::new(std::sync::RwLock::new(crate::dialplan::watch::Status::new(
+            f,
+        )));
+        crate::dialplan::watch::spawn(f.clone(), handle.clone(), status.clone(), cancel.clone());
+        status
+    });
     let signalling =
         crate::signalling::start(&settings, handle, up_rx, metrics.clone(), cancel.clone()).await?;
     let sip = signalling.addr;
@@ -109,7 +122,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen for HTTP on {}: {e}", settings.http_listen))?;
     let http_addr = http.local_addr()?;
-    let app = crate::api::router(metrics.clone());
+    let app = crate::api::router(metrics.clone(), dialplans);
     tokio::spawn(async move {
         if let Err(e) = axum::serve(http, app).await {
             tracing::error!(error = %e, "HTTP server stopped");

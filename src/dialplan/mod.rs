@@ -7,6 +7,7 @@
 pub mod cases;
 pub mod flow;
 pub mod session;
+pub mod watch;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -28,8 +29,10 @@ pub struct Loaded {
     pub answer_after: Duration,
     /// Prompts at 8 kHz.
     pub prompts: Prompts,
-    /// Speech settings, for a speech dialplan.
+    /// Speech settings, for a speech or flow dialplan.
     pub speech: Option<SpeechPlan>,
+    /// The flow, for a flow dialplan (with the files to watch for reloads).
+    pub flow: Option<flow::Loaded>,
 }
 
 /// What a speech dialplan needs beyond the dialogue: engines and voice.
@@ -107,7 +110,7 @@ struct Raw {
     speech: Option<RawSpeech>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSpeech {
     language: Option<String>,
@@ -194,8 +197,31 @@ const DEFAULT_PROMPTS: &[(&str, &[u8])] = bundled!(
     "digit-d",
 );
 
-/// Loads `name_or_file`: `default`, or a path to a dialplan TOML file.
+/// The shell's keys of a flow dialplan (the core checks the rest).
+#[derive(Debug, Deserialize)]
+struct RawFlowShell {
+    language: Option<String>,
+    prompts: Option<String>,
+    answer_after_ms: Option<u64>,
+    #[serde(default)]
+    tones: std::collections::BTreeMap<String, RawTone>,
+    speech: Option<RawSpeech>,
+}
+
+/// Bundled flow dialplans, found in `dialplans/` under the working
+/// directory by name.
+const BUNDLED_FLOWS: &[&str] = &["shop", "shop-zh"];
+
+/// Loads `name_or_file`: `default`, `speech`, `shop`, `shop-zh`, or a path
+/// to a dialplan TOML file.
 pub fn load(name_or_file: &str) -> Result<Loaded, DialplanError> {
+    if BUNDLED_FLOWS.contains(&name_or_file) {
+        return load(&format!("dialplans/{name_or_file}.toml"));
+    }
+    if !matches!(name_or_file, "default" | "speech") && flow::is_flow_file(Path::new(name_or_file))
+    {
+        return load_flow(Path::new(name_or_file));
+    }
     if name_or_file == "default" || name_or_file == "speech" {
         let text = if name_or_file == "speech" {
             SPEECH_TOML
@@ -221,6 +247,51 @@ pub fn load(name_or_file: &str) -> Result<Loaded, DialplanError> {
     let prompts_dir = dir.join(raw.prompts.as_deref().unwrap_or("prompts"));
     let prompts = load_dir(&prompts_dir)?;
     build(file, raw, prompts)
+}
+
+/// A flow dialplan: the core's flow, and the engines' settings from
+/// `[speech]` (language from the plan unless set there).
+fn load_flow(path: &Path) -> Result<Loaded, DialplanError> {
+    let file = path.display().to_string();
+    let loaded = flow::load(path).map_err(|problems| DialplanError::Syntax {
+        file: file.clone(),
+        line: problems.first().map_or(0, |p| p.line),
+        message: problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; "),
+    })?;
+    let text = std::fs::read_to_string(path).map_err(|source| DialplanError::Read {
+        file: file.clone(),
+        source,
+    })?;
+    let shell: RawFlowShell = toml::from_str(&text).map_err(|e| DialplanError::Syntax {
+        file: file.clone(),
+        line: 0,
+        message: e.message().trim().to_string(),
+    })?;
+    let mut speech = shell.speech.unwrap_or_default();
+    if speech.language.is_none() {
+        speech.language = shell.language.clone();
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let prompts = match &shell.prompts {
+        Some(p) => load_dir(&dir.join(p))?,
+        None if dir.join("prompts").is_dir() => load_dir(&dir.join("prompts"))?,
+        None => Prompts::new(),
+    };
+    let raw = Raw {
+        kind: "speech".into(),
+        prompts: shell.prompts,
+        answer_after_ms: shell.answer_after_ms,
+        digits: RawDigits::default(),
+        tones: shell.tones,
+        speech: Some(speech),
+    };
+    let mut out = build(file, raw, prompts)?;
+    out.flow = Some(loaded);
+    Ok(out)
 }
 
 fn parse(file: &str, text: &str) -> Result<Raw, DialplanError> {
@@ -418,6 +489,7 @@ fn build(source: String, raw: Raw, mut prompts: Prompts) -> Result<Loaded, Dialp
         source,
         prompts,
         speech,
+        flow: None,
     })
 }
 

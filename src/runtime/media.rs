@@ -15,6 +15,10 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::Instant;
 
+use kefu_core::dialogue::flow::Flow;
+use kefu_core::dialogue::http::HttpFailure;
+use kefu_core::dialogue::{Note, Reply, Request};
+use kefu_core::engine::CallInfo;
 use kefu_core::engine::{
     CallEvent, Command, EndReason, Output, SignalAction, SignalEvent, SpeechChunk, SpeechId,
     TranscribeKind, UttId,
@@ -51,7 +55,18 @@ pub enum ToMedia {
         ports: PortPair,
         /// Recording file name.
         record_as: String,
+        /// Who calls whom, and when.
+        info: CallInfo,
     },
+    /// The answer to a request of a call's dialogue (CRM, LLM, transfer).
+    Reply {
+        /// The call.
+        call: CallId,
+        /// The answer.
+        reply: Reply,
+    },
+    /// A reloaded flow dialplan for calls offered from now on.
+    SetFlow(Arc<Flow>),
     /// A signalling event of an existing call.
     Signal {
         /// The call.
@@ -124,6 +139,13 @@ pub enum FromMedia {
         /// What to do.
         action: SignalAction,
     },
+    /// Hand the call to `target` (blind transfer).
+    Transfer {
+        /// The call.
+        call: CallId,
+        /// A SIP URI or `queue:NAME`.
+        target: String,
+    },
     /// The call is over on the media side (after any `Hangup` action).
     Ended {
         /// The call.
@@ -155,6 +177,14 @@ impl MediaHandle {
         };
         for t in threads {
             let _ = t.join();
+        }
+    }
+
+    /// Gives every worker a reloaded flow dialplan: new calls run it, calls
+    /// in progress keep theirs.
+    pub fn set_flow(&self, flow: &Arc<Flow>) {
+        for w in &self.workers {
+            let _ = w.send(ToMedia::SetFlow(Arc::clone(flow)));
         }
     }
 
@@ -220,6 +250,10 @@ pub struct Shared {
     pub speech: SpeechSlot,
     /// Log transcript text at info level.
     pub log_pii: bool,
+    /// Performs dialogues' CRM and LLM requests (on `runtime`).
+    pub crm: Option<crate::crm::Crm>,
+    /// The tokio runtime the requests run on.
+    pub runtime: Option<tokio::runtime::Handle>,
 }
 
 /// Starts `engines.len()` workers.
@@ -232,6 +266,8 @@ pub fn spawn(engines: Vec<Engine>, shared: Shared) -> std::io::Result<MediaHandl
         metrics,
         speech,
         log_pii,
+        crm,
+        runtime,
     } = shared;
     let mut workers = Vec::new();
     let mut threads = Vec::new();
@@ -250,6 +286,9 @@ pub fn spawn(engines: Vec<Engine>, shared: Shared) -> std::io::Result<MediaHandl
             log_pii,
             metrics: metrics.clone(),
             ticks: 0,
+            crm: crm.clone(),
+            runtime: runtime.clone(),
+            self_tx: tx.clone(),
         };
         let thread = std::thread::Builder::new()
             .name(format!("kefu-media-{idx}"))
@@ -282,6 +321,10 @@ struct Worker {
     log_pii: bool,
     metrics: Arc<Metrics>,
     ticks: u64,
+    crm: Option<crate::crm::Crm>,
+    runtime: Option<tokio::runtime::Handle>,
+    /// This worker's own inbox, for answers to requests.
+    self_tx: Sender<ToMedia>,
 }
 
 impl Worker {
@@ -329,6 +372,7 @@ impl Worker {
                 local,
                 ports,
                 record_as,
+                info,
             } => {
                 self.sockets.insert(call, ports);
                 if let Some(r) = &self.recorder {
@@ -340,7 +384,7 @@ impl Worker {
                 self.engine.handle_input(Input::Signal {
                     now,
                     call,
-                    event: SignalEvent::Offered { sdp, local },
+                    event: SignalEvent::Offered { sdp, local, info },
                 });
                 self.publish_calls();
             }
@@ -365,6 +409,10 @@ impl Worker {
                 self.engine
                     .handle_input(Input::Command { now, call, command })
             }
+            ToMedia::Reply { call, reply } => {
+                self.engine.handle_input(Input::Reply { now, call, reply })
+            }
+            ToMedia::SetFlow(flow) => self.engine.set_flow(flow),
             // Handled in `run`.
             ToMedia::Stop => {}
         }
@@ -427,6 +475,8 @@ impl Worker {
                     }
                 }
                 Output::Event { call, event } => self.on_event(call, event),
+                Output::Request { call, request } => self.request(call, request),
+                Output::Note { call, note } => self.note(call, note),
                 Output::Transcribe {
                     call,
                     utt,
@@ -547,6 +597,84 @@ impl Worker {
 
     /// A transcript line; its text is PII, shown at info level only with
     /// `--log-pii`.
+    /// Performs a dialogue's request off the media thread; the answer comes
+    /// back to this worker as [`ToMedia::Reply`].
+    fn request(&mut self, call: CallId, request: Request) {
+        let (crm, rt) = match (&self.crm, &self.runtime) {
+            (Some(c), Some(r)) => (c.clone(), r.clone()),
+            _ => {
+                let reply = match request {
+                    Request::Http { id, .. } => Reply::Http {
+                        id,
+                        outcome: Err(HttpFailure::Connect("no HTTP client".into())),
+                    },
+                    Request::Llm { id, .. } => Reply::Llm {
+                        id,
+                        outcome: Err(HttpFailure::Connect("no HTTP client".into())),
+                    },
+                    Request::Transfer { target } => {
+                        let _ = self.up.send(FromMedia::Transfer { call, target });
+                        return;
+                    }
+                };
+                let now = Instant::now();
+                self.engine.handle_input(Input::Reply { now, call, reply });
+                return;
+            }
+        };
+        let back = self.self_tx.clone();
+        match request {
+            Request::Http { id, request } => {
+                rt.spawn(async move {
+                    let outcome = crm.perform(&request).await;
+                    let _ = back.send(ToMedia::Reply {
+                        call,
+                        reply: Reply::Http { id, outcome },
+                    });
+                });
+            }
+            Request::Llm { id, request } => {
+                rt.spawn(async move {
+                    let outcome = crm.chat(&request).await;
+                    let _ = back.send(ToMedia::Reply {
+                        call,
+                        reply: Reply::Llm { id, outcome },
+                    });
+                });
+            }
+            Request::Transfer { target } => {
+                tracing::info!(call = %call, target = %target, "transfer");
+                let _ = self.up.send(FromMedia::Transfer { call, target });
+            }
+        }
+    }
+
+    /// Puts a dialogue's note on the log (the transcript's timeline).
+    fn note(&self, call: CallId, note: Note) {
+        match note {
+            Note::Emotion(e) => tracing::info!(
+                call = %call,
+                level = e.level.name(),
+                score = format!("{:.2}", e.score),
+                reasons = e.reasons.join(", "),
+                "emotion"
+            ),
+            Note::Understood {
+                intent,
+                confidence,
+                step,
+            } => tracing::info!(
+                call = %call,
+                intent = intent.as_deref().unwrap_or("none"),
+                confidence = format!("{confidence:.2}"),
+                step = step.as_deref().unwrap_or("-"),
+                "understood"
+            ),
+            Note::Tag(t) => tracing::info!(call = %call, tag = %t, "customer tag"),
+            Note::Error(e) => tracing::warn!(call = %call, error = %e, "dialplan error"),
+        }
+    }
+
     fn log_line(&self, call: CallId, who: &'static str, text: &str) {
         if self.log_pii {
             tracing::info!(call = %call, who, text, "transcript");

@@ -28,6 +28,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use crate::runtime::media::{FromMedia, MediaHandle, ToMedia};
 use crate::runtime::metrics::Metrics;
 use crate::runtime::recorder;
+use kefu_core::engine::CallInfo;
 
 /// Methods kefu answers (Allow header).
 pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS";
@@ -258,6 +259,18 @@ impl Uas {
                 local,
                 record_as: recorder::file_name(call, &sip_call_id),
                 ports,
+                info: CallInfo {
+                    caller: tx
+                        .original
+                        .from_header()
+                        .map(|h| user_part(h.value()))
+                        .unwrap_or_default(),
+                    called: user_part(&tx.original.uri.to_string()),
+                    local_time: Some(crate::dialplan::flow::local_now()),
+                    // No agents log in to kefu yet: queues have nobody free,
+                    // so dialplans keep callers in the bot (their `on_busy`).
+                    agents_idle: Some(0),
+                },
             },
         );
         if !sent {
@@ -392,7 +405,41 @@ impl Uas {
             match msg {
                 FromMedia::Action { call, action } => self.act(call, action).await,
                 FromMedia::Ended { call, .. } => self.forget(call),
+                FromMedia::Transfer { call, target } => {
+                    let me = Arc::clone(&self);
+                    tokio::spawn(async move { me.transfer(call, target).await });
+                }
             }
+        }
+    }
+
+    /// Blind transfer (RFC 3515): REFER the caller to a SIP URI. Queue
+    /// targets need agent routing, which kefu does not have yet: they fail
+    /// at once, and the dialogue keeps the caller (its `on_busy`).
+    async fn transfer(&self, call: CallId, target: String) {
+        let fail = |why: String| {
+            tracing::warn!(call = %call, why = %why, "transfer failed");
+            self.media.send(
+                call,
+                ToMedia::Reply {
+                    call,
+                    reply: kefu_core::dialogue::Reply::TransferFailed(why),
+                },
+            );
+        };
+        if !(target.starts_with("sip:") || target.starts_with("sips:")) {
+            return fail(format!("no agent routing for `{target}`"));
+        }
+        let Some(dialog) = self.dialog(call) else {
+            return;
+        };
+        match dialog.refer(format!("<{target}>"), None, None).await {
+            Ok(Some(r)) if (200..300).contains(&u16::from(r.status_code.clone())) => {
+                tracing::info!(call = %call, "REFER accepted");
+            }
+            Ok(Some(r)) => fail(format!("REFER answered {}", r.status_code)),
+            Ok(None) => fail("REFER got no answer".into()),
+            Err(e) => fail(format!("REFER failed: {e}")),
         }
     }
 
@@ -484,5 +531,35 @@ impl Uas {
             // The dialog itself leaves the dialog layer on its Terminated
             // state (BYE either way, CANCEL, rejection, ACK timeout).
         }
+    }
+}
+
+/// The user part of a SIP/tel URI inside a header value or URI
+/// (`"Ann" <sip:+8613800000000@host>;tag=1` -> `+8613800000000`).
+fn user_part(value: &str) -> String {
+    let start = ["sips:", "sip:", "tel:"]
+        .iter()
+        .find_map(|s| value.find(s).map(|i| i + s.len()));
+    let Some(start) = start else {
+        return String::new();
+    };
+    value[start..]
+        .split(['@', ';', '>', '?'])
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+#[cfg(test)]
+mod user_part_tests {
+    #[test]
+    fn user_parts() {
+        assert_eq!(
+            super::user_part("\"A\" <sip:+8613800000000@h>;tag=1"),
+            "+8613800000000"
+        );
+        assert_eq!(super::user_part("sip:400@10.0.0.1:5060"), "400");
+        assert_eq!(super::user_part("<tel:+1555;phone-context=x>"), "+1555");
+        assert_eq!(super::user_part("garbage"), "");
     }
 }

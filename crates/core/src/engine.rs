@@ -15,8 +15,10 @@ use crate::call::media::{Dropped, Received};
 use crate::call::voice::{Voice, VoiceSettings};
 use crate::call::{Call, CallSettings};
 use crate::dialogue::digits::{Digits, Settings as DigitSettings};
+use crate::dialogue::flow::{Flow, LocalTime, QueueLoad, Surroundings};
+use crate::dialogue::plan_call::PlanCall;
 use crate::dialogue::speech::{Settings as SpeechSettings, Speech};
-use crate::dialogue::Dialogue;
+use crate::dialogue::{Dialogue, Note, Reply, Request};
 use crate::playout::Prompts;
 use crate::sdp::{LocalCaps, LocalMedia};
 use crate::vad::{DetectorFactory, EnergyFactory};
@@ -49,6 +51,9 @@ pub struct Config {
     /// Settings of the built-in speech dialplan; when `Some`, every call
     /// runs it (and listens and speaks) instead of the digits dialplan.
     pub speech: Option<SpeechSettings>,
+    /// A flow dialplan; when `Some`, every call runs it (and listens and
+    /// speaks with `voice`). Takes precedence over `speech`.
+    pub flow: Option<Arc<Flow>>,
     /// Listening and barge-in settings of speech calls (validate with
     /// [`VoiceSettings::validate`]; invalid ones run with the defaults).
     pub voice: VoiceSettings,
@@ -115,6 +120,15 @@ pub enum Input<'a> {
     },
     /// The deadline last returned in [`Output::Timeout`] has passed.
     Timeout(Instant),
+    /// The shell's answer to a dialogue's request (CRM, LLM, transfer).
+    Reply {
+        /// Current time.
+        now: Instant,
+        /// The call.
+        call: CallId,
+        /// The answer.
+        reply: Reply,
+    },
 }
 
 /// An utterance of the caller, numbered within its call.
@@ -155,6 +169,8 @@ pub enum SignalEvent {
         sdp: Vec<u8>,
         /// Where kefu receives this call's RTP.
         local: LocalMedia,
+        /// Who calls whom, and when (for flow dialplans).
+        info: CallInfo,
     },
     /// A re-INVITE with a new offer.
     Reoffer {
@@ -252,8 +268,37 @@ pub enum Output {
         /// The request.
         req: SpeechId,
     },
+    /// Work for the call's dialogue: a CRM request, an LLM question, a
+    /// transfer; answered with [`Input::Reply`].
+    Request {
+        /// The call.
+        call: CallId,
+        /// What to do.
+        request: Request,
+    },
+    /// Something for the call's record (emotion, understanding, tags).
+    Note {
+        /// The call.
+        call: CallId,
+        /// What.
+        note: Note,
+    },
     /// Nothing more now; call again with [`Input::Timeout`] at this time.
     Timeout(Instant),
+}
+
+/// Who calls whom, and the local time, as the signalling layer saw the
+/// offer.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CallInfo {
+    /// The caller's number (user part of From).
+    pub caller: String,
+    /// The number called (user part of the request URI).
+    pub called: String,
+    /// Local time at the call center when the call arrived.
+    pub local_time: Option<LocalTime>,
+    /// Agents free in the queues, when routing knows (`Some(0)`: none).
+    pub agents_idle: Option<u32>,
 }
 
 /// SIP actions.
@@ -466,7 +511,19 @@ impl Engine {
                     self.reap();
                 }
             }
+            Input::Reply { now, call, reply } => {
+                if let Some(c) = self.calls.get_mut(&call) {
+                    c.on_reply(now, reply, &mut self.out);
+                    self.reap();
+                }
+            }
         }
+    }
+
+    /// Gives calls offered from now on this flow dialplan; calls in
+    /// progress keep the one they started with.
+    pub fn set_flow(&mut self, flow: Arc<Flow>) {
+        self.config.flow = Some(flow);
     }
 
     /// The next output; [`Output::Timeout`] when there is nothing more now.
@@ -480,7 +537,7 @@ impl Engine {
 
     fn on_signal(&mut self, now: Instant, id: CallId, event: SignalEvent) {
         match event {
-            SignalEvent::Offered { sdp, local } => self.offer(now, id, &sdp, local),
+            SignalEvent::Offered { sdp, local, info } => self.offer(now, id, &sdp, local, info),
             SignalEvent::Reoffer { sdp } => {
                 let caps = self.config.caps.clone();
                 let Some(call) = self.calls.get_mut(&id) else {
@@ -508,16 +565,29 @@ impl Engine {
         }
     }
 
-    fn offer(&mut self, now: Instant, id: CallId, sdp: &[u8], local: LocalMedia) {
+    fn offer(&mut self, now: Instant, id: CallId, sdp: &[u8], local: LocalMedia, info: CallInfo) {
         if self.calls.contains_key(&id) {
             return;
         }
         let ssrc = self.random();
-        let dialogue: Box<dyn Dialogue> = match &self.config.speech {
-            Some(s) => Box::new(Speech::new(s.clone())),
-            None => Box::new(Digits::new(self.config.digits.clone())),
+        let dialogue: Box<dyn Dialogue> = match (&self.config.flow, &self.config.speech) {
+            (Some(flow), _) => {
+                let time = info
+                    .local_time
+                    .unwrap_or(LocalTime::midnight(crate::nlu::Date {
+                        year: 2000,
+                        month: 1,
+                        day: 1,
+                    }));
+                let mut world = Surroundings::new(&info.caller, &info.called, time);
+                world.all_queues = info.agents_idle.map(|idle| QueueLoad { idle, waiting: 0 });
+                Box::new(PlanCall::new(Arc::clone(flow), world))
+            }
+            (None, Some(s)) => Box::new(Speech::new(s.clone())),
+            (None, None) => Box::new(Digits::new(self.config.digits.clone())),
         };
-        let voice = self.config.speech.as_ref().and_then(|_| {
+        let speaks = self.config.flow.is_some() || self.config.speech.is_some();
+        let voice = speaks.then_some(()).and_then(|_| {
             Voice::new(id, self.config.voice, self.detectors.create())
                 .or_else(|_| Voice::new(id, VoiceSettings::default(), self.detectors.create()))
                 .ok()

@@ -34,6 +34,7 @@ pub fn engine_config() -> Config {
             media_timeout: Duration::from_secs(2),
         },
         answer_after: ANSWER_AFTER,
+        flow: None,
         digits: DigitSettings {
             first_digit_timeout: Duration::from_secs(3),
             inter_digit_timeout: Duration::from_secs(2),

@@ -267,6 +267,19 @@ impl Call {
         }
     }
 
+    /// The shell's answer to a request of the dialogue.
+    pub fn on_reply(
+        &mut self,
+        now: Instant,
+        reply: crate::dialogue::Reply,
+        out: &mut VecDeque<Output>,
+    ) {
+        if self.phase != Phase::Active {
+            return;
+        }
+        self.dispatch(Event::Reply(reply), now, out);
+    }
+
     /// Hands a transcript to the dialogue (and the transcript log).
     fn deliver(&mut self, t: Transcript, now: Instant, out: &mut VecDeque<Output>) {
         let event = match t {
@@ -404,6 +417,7 @@ impl Call {
 
     fn dispatch(&mut self, event: Event, now: Instant, out: &mut VecDeque<Output>) {
         let mut ctx = CallCtx {
+            call: self.id,
             playout: &mut self.playout,
             prompts: &self.prompts,
             timer: &mut self.timer,
@@ -431,6 +445,7 @@ impl Call {
 }
 
 struct CallCtx<'a> {
+    call: CallId,
     playout: &'a mut Playout,
     prompts: &'a Prompts,
     timer: &'a mut Option<Instant>,
@@ -477,5 +492,20 @@ impl Ctx for CallCtx<'_> {
         if let Some(v) = self.voice.as_deref_mut() {
             v.listen(self.now);
         }
+    }
+    fn request(&mut self, request: crate::dialogue::Request) {
+        self.out.push_back(Output::Request {
+            call: self.call,
+            request,
+        });
+    }
+    fn note(&mut self, note: crate::dialogue::Note) {
+        self.out.push_back(Output::Note {
+            call: self.call,
+            note,
+        });
+    }
+    fn prosody(&self, text: &str) -> Option<crate::nlu::Prosody> {
+        self.voice.as_deref().and_then(|v| v.prosody(text))
     }
 }

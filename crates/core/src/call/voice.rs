@@ -146,6 +146,8 @@ pub struct Voice {
     /// barge-in has confirmed it yet: it is forgotten if the caller's run of
     /// speech ends short of an interrupt.
     floor_utt: bool,
+    /// The last finished utterance's audio (8 kHz), for its prosody.
+    last_audio: Vec<i16>,
 }
 
 impl Voice {
@@ -172,7 +174,14 @@ impl Voice {
             next_speech: 0,
             held: false,
             floor_utt: false,
+            last_audio: Vec::new(),
         })
+    }
+
+    /// Loudness, pitch and speaking rate of the last finished utterance,
+    /// whose transcript is `text`.
+    pub fn prosody(&self, text: &str) -> Option<crate::nlu::Prosody> {
+        crate::nlu::Prosody::measure(&self.last_audio, 8000, text)
     }
 
     /// Starts the no-input timer.
@@ -432,6 +441,7 @@ impl Voice {
         samples: Vec<i16>,
         out: &mut VecDeque<Output>,
     ) -> Option<String> {
+        self.last_audio.clone_from(&samples);
         let spec = self.spec.take();
         let same = spec
             .as_ref()

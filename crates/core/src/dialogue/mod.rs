@@ -22,6 +22,7 @@ pub mod interp;
 #[cfg(test)]
 mod interp_tests;
 pub mod plan;
+pub mod plan_call;
 pub mod speech;
 pub mod syntax;
 pub mod template;
@@ -54,6 +55,76 @@ pub enum Event {
     SpeechFailed(u64),
     /// Transcription of an utterance failed (recogniser error or deadline).
     TranscriptFailed,
+    /// The answer to a [`Request`] made with [`Ctx::request`].
+    Reply(Reply),
+}
+
+/// Work a dialogue asks the shell to do for it (answered with
+/// [`Event::Reply`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// A CRM request.
+    Http {
+        /// Request id (the dialogue's).
+        id: u64,
+        /// The request.
+        request: http::HttpRequest,
+    },
+    /// A question for the LLM fallback.
+    Llm {
+        /// Request id.
+        id: u64,
+        /// The request.
+        request: http::LlmRequest,
+    },
+    /// Hand the call to `target` (a queue or a SIP URI); the shell answers
+    /// only when it fails.
+    Transfer {
+        /// Where to.
+        target: String,
+    },
+}
+
+/// The shell's answer to a [`Request`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// A CRM request finished.
+    Http {
+        /// Its id.
+        id: u64,
+        /// What came of it.
+        outcome: http::HttpOutcome,
+    },
+    /// The LLM answered (or did not).
+    Llm {
+        /// Its id.
+        id: u64,
+        /// What came of it.
+        outcome: http::LlmOutcome,
+    },
+    /// The transfer could not be made (why, for the log).
+    TransferFailed(String),
+}
+
+/// Something a dialogue wants on the call's record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Note {
+    /// The emotion estimate after a caller utterance.
+    Emotion(emotion::Estimate),
+    /// What the caller's last input was understood as, and where the
+    /// dialogue is now.
+    Understood {
+        /// Recognised intent.
+        intent: Option<String>,
+        /// Its confidence.
+        confidence: f32,
+        /// The step waiting now.
+        step: Option<String>,
+    },
+    /// A customer tag was added.
+    Tag(String),
+    /// The dialplan failed at run time.
+    Error(String),
 }
 
 /// What a dialogue may do to its call.
@@ -81,6 +152,21 @@ pub trait Ctx {
     /// speech starts within the no-input timeout. No effect on calls
     /// without speech.
     fn listen(&mut self);
+    /// Asks the shell for work (CRM, LLM, transfer); the answer comes as
+    /// [`Event::Reply`].
+    fn request(&mut self, request: Request) {
+        let _ = request;
+    }
+    /// Puts something on the call's record.
+    fn note(&mut self, note: Note) {
+        let _ = note;
+    }
+    /// Loudness, pitch and rate of the caller's last utterance (whose
+    /// transcript is `text`), when the call has its audio.
+    fn prosody(&self, text: &str) -> Option<crate::nlu::Prosody> {
+        let _ = text;
+        None
+    }
 }
 
 /// A dialogue: the behaviour behind one call.

@@ -37,6 +37,7 @@ mod normalize;
 pub mod phone;
 pub mod prosody;
 pub mod slots;
+mod words;
 
 pub use dates::{date, Date};
 pub use faq::{FaqMatch, Knowledge};

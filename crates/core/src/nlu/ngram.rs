@@ -25,6 +25,7 @@
 use std::collections::HashMap;
 
 use super::normalize::{is_unspaced, normalize};
+use super::words;
 
 /// A feature: a hash of the n-gram's characters (FNV-1a, 64 bits).
 type Feature = u64;
@@ -52,7 +53,8 @@ impl Match {
     /// with recogniser slips (see `intent` and `faq`), this blend ranked
     /// paraphrases above unrelated sentences more often than either alone.
     pub fn blended(&self) -> f32 {
-        (0.8 * self.score + 0.2 * self.centroid).clamp(0.0, 1.0)
+        let a = knob("ALPHA", 0.8);
+        (a * self.score + (1.0 - a) * self.centroid).clamp(0.0, 1.0)
     }
 }
 
@@ -107,14 +109,27 @@ impl PhraseIndex {
         }
         let n = raw.len() as f32;
         let mut df: HashMap<Feature, usize> = HashMap::new();
-        for (_, _, tf) in &raw {
+        let mut lf: HashMap<Feature, Vec<usize>> = HashMap::new();
+        for (l, _, tf) in &raw {
             for f in tf.keys() {
                 *df.entry(*f).or_insert(0) += 1;
+                let v = lf.entry(*f).or_default();
+                if !v.contains(l) {
+                    v.push(*l);
+                }
             }
         }
+        let nl = labels.len() as f32;
+        let mix = knob("IDFL", 0.0);
         let idf: HashMap<Feature, f32> = df
             .into_iter()
-            .map(|(f, d)| (f, ((n + 1.0) / (d as f32 + 1.0)).ln() + 1.0))
+            .map(|(f, d)| {
+                let p = ((n + 1.0) / (d as f32 + 1.0)).ln() + 1.0;
+                let l = ((nl + 1.0) / (lf[&f].len() as f32 + 1.0)).ln() + 1.0;
+                let lmax = (nl + 1.0).ln() + 1.0;
+                let pmax = (n + 1.0).ln() + 1.0;
+                (f, (1.0 - mix) * p + mix * l * pmax / lmax)
+            })
             .collect();
         let mut postings: HashMap<Feature, Vec<usize>> = HashMap::new();
         let phrases: Vec<Phrase> = raw
@@ -173,7 +188,30 @@ impl PhraseIndex {
             }
         }
         let mut best: Vec<Option<Match>> = vec![None; self.labels.len()];
-        for (p, score) in dots {
+        let k2 = knob("K2", 0.0);
+        let mut second: Vec<f32> = vec![0.0; self.labels.len()];
+        let mut dots: Vec<(usize, f32)> = dots.into_iter().collect();
+        dots.sort_by(|a, b| b.1.total_cmp(&a.1));
+        for &(p, score) in &dots {
+            let l = self.phrases[p].label;
+            if best[l].as_ref().is_some_and(|m| m.score >= score) && second[l] == 0.0 {
+                second[l] = score;
+            }
+            if best[l].is_none() {
+                best[l] = Some(Match {
+                    label: self.labels[l].clone(),
+                    score: score.clamp(0.0, 1.0),
+                    phrase: self.phrases[p].ordinal,
+                    centroid: 0.0,
+                });
+            }
+        }
+        for (l, slot) in best.iter_mut().enumerate() {
+            if let Some(m) = slot.as_mut() {
+                m.score = ((m.score + k2 * second[l]) / (1.0 + k2)).clamp(0.0, 1.0);
+            }
+        }
+        for (p, score) in Vec::<(usize, f32)>::new() {
             let ph = &self.phrases[p];
             let slot = &mut best[ph.label];
             if slot.as_ref().is_none_or(|m| score > m.score) {
@@ -215,33 +253,6 @@ impl PhraseIndex {
     }
 }
 
-/// Words that say little about what the caller wants; their features
-/// count a fifth. (A handful of phrases is too few for IDF to find them.)
-const FUNCTION_WORDS: &[&str] = &[
-    "a", "about", "am", "an", "and", "are", "at", "be", "can", "could", "do", "does", "for",
-    "from", "have", "i", "id", "im", "in", "is", "it", "its", "just", "like", "me", "my", "of",
-    "ok", "okay", "on", "please", "the", "there", "that", "thats", "this", "to", "want", "was",
-    "what", "with", "would", "yeah", "you", "your",
-];
-/// Hesitations and greetings a recogniser writes down around the request
-/// ("um, hi, yeah so where is my order"): their features count next to
-/// nothing, so they neither match nor dilute.
-const FILLER_WORDS: &[&str] = &[
-    "ah", "eh", "er", "erm", "hello", "hey", "hi", "hm", "hmm", "mm", "oh", "so", "uh", "um",
-    "umm", "well",
-];
-/// Chinese characters of the same kind (particles, pronouns, hesitations).
-const FUNCTION_CHARS: &[char] = &[
-    '的', '了', '吗', '啊', '呢', '吧', '我', '你', '是', '在', '想', '要', '嗯', '呃', '喂', '哦',
-    '呀', '那', '个', '就', '这', '一', '下', '请', '帮', '什', '么', '怎',
-];
-/// Chinese question words that say little about the topic ("什么时候",
-/// "多长时间"): their character pairs count as function characters.
-const FUNCTION_PAIRS: &[&str] = &["时候", "多长", "多少", "为什", "长时"];
-/// The weight of a feature from a function word.
-const FUNCTION_WEIGHT: f32 = 0.2;
-/// The weight of a feature from a filler word.
-const FILLER_WEIGHT: f32 = 0.05;
 /// Marks a word-bigram feature, so it never collides with a word.
 const BIGRAM_MARK: char = '\u{1}';
 
@@ -272,24 +283,13 @@ fn term_counts(text: &str) -> HashMap<Feature, f32> {
                 unspaced_features(run, &mut add);
             } else {
                 let text: String = run.iter().collect();
-                let w = word_weight(&text);
-                let stem: Vec<char> = stem(&text).chars().collect();
-                add(&stem, w);
-                let mut padded = Vec::with_capacity(stem.len() + 2);
-                padded.push(' ');
-                padded.extend_from_slice(&stem);
-                padded.push(' ');
-                for tri in padded.windows(3) {
-                    add(tri, w);
-                }
-                if w >= 1.0 {
-                    if let Some(p) = prev.take() {
-                        let mut pair = p;
-                        pair.push(BIGRAM_MARK);
-                        pair.extend_from_slice(&stem);
-                        add(&pair, BIGRAM_WEIGHT);
+                match words::expand(&text) {
+                    Some(full) => {
+                        for w in full {
+                            word_features(w, &mut prev, &mut add);
+                        }
                     }
-                    prev = Some(stem);
+                    None => word_features(&text, &mut prev, &mut add),
                 }
             }
             start = end;
@@ -298,44 +298,59 @@ fn term_counts(text: &str) -> HashMap<Feature, f32> {
     tf
 }
 
-/// The weight of a word bigram feature (of two content words, function
-/// words skipped: "cancel my order" → cancel+order).
-const BIGRAM_WEIGHT: f32 = 1.0;
-
-/// Every character of a run of Chinese, and every pair of neighbours.
-fn unspaced_features(run: &[char], add: &mut impl FnMut(&[char], f32)) {
-    let w = |c: char| {
-        if FUNCTION_CHARS.contains(&c) {
-            FUNCTION_WEIGHT
-        } else {
-            1.0
+/// The features of one spaced-script word: its stem, the stem's
+/// trigrams, and the bigram with the previous content word (`prev`).
+/// A number (an order number, a date) is one feature of a function word,
+/// whatever its digits: they say nothing about what the caller wants.
+fn word_features(word: &str, prev: &mut Option<Vec<char>>, add: &mut impl FnMut(&[char], f32)) {
+    if word.chars().all(|c| c.is_ascii_digit()) {
+        add(&[NUMBER_MARK], words::FUNCTION_WEIGHT);
+        return;
+    }
+    let w = words::word_weight(word);
+    let stem: Vec<char> = stem(word).chars().collect();
+    add(&stem, w);
+    let mut padded = Vec::with_capacity(stem.len() + 2);
+    padded.push(' ');
+    padded.extend_from_slice(&stem);
+    padded.push(' ');
+    let tw = knob("TRI", 1.0);
+    for tri in padded.windows(3) {
+        add(tri, w * tw);
+    }
+    if w >= 1.0 {
+        if let Some(p) = prev.take() {
+            let mut pair = p;
+            pair.push(BIGRAM_MARK);
+            pair.extend_from_slice(&stem);
+            add(&pair, knob("BI", BIGRAM_WEIGHT));
         }
-    };
-    for i in 0..run.len() {
-        add(&run[i..=i], w(run[i]));
-        if i + 1 < run.len() {
-            let pair = &run[i..i + 2];
-            let fw = FUNCTION_PAIRS
-                .iter()
-                .any(|p| p.chars().eq(pair.iter().copied()));
-            let pw = if fw {
-                FUNCTION_WEIGHT
-            } else {
-                w(run[i]).max(w(run[i + 1]))
-            };
-            add(pair, pw);
-        }
+        *prev = Some(stem);
     }
 }
 
-/// How much a spaced-script word counts.
-fn word_weight(word: &str) -> f32 {
-    if FILLER_WORDS.contains(&word) {
-        FILLER_WEIGHT
-    } else if FUNCTION_WORDS.contains(&word) {
-        FUNCTION_WEIGHT
-    } else {
-        1.0
+/// The weight of a word bigram feature (of two content words, function
+/// words skipped: "cancel my order" → cancel+order).
+const BIGRAM_WEIGHT: f32 = 1.0;
+/// The feature of every number.
+const NUMBER_MARK: char = '\u{2}';
+
+/// Every character of a run of Chinese, and every pair of neighbours.
+fn unspaced_features(run: &[char], add: &mut impl FnMut(&[char], f32)) {
+    let uni = knob("ZUNI", 1.0);
+    let skip = knob("ZSKIP", 0.0);
+    let tri = knob("ZTRI", 0.0);
+    for i in 0..run.len() {
+        add(&run[i..=i], uni * words::char_weight(run[i]));
+        if i + 1 < run.len() {
+            add(&run[i..i + 2], words::pair_weight(run[i], run[i + 1]));
+        }
+        if skip > 0.0 && i + 2 < run.len() {
+            add(&[run[i], '\u{3}', run[i + 2]], skip * words::pair_weight(run[i], run[i + 2]));
+        }
+        if tri > 0.0 && i + 2 < run.len() {
+            add(&run[i..i + 3], tri * words::pair_weight(run[i], run[i + 1]).min(words::pair_weight(run[i + 1], run[i + 2])));
+        }
     }
 }
 
@@ -404,6 +419,13 @@ fn unit(mut v: HashMap<Feature, f32>) -> HashMap<Feature, f32> {
         }
     }
     v
+}
+
+pub fn knob(name: &str, d: f32) -> f32 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(d)
 }
 
 /// FNV-1a over the characters (with a separator so "ab"+"c" ≠ "a"+"bc").

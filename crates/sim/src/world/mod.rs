@@ -16,6 +16,8 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
+use kefu_core::dialogue::{Note, Reply, Request};
+use kefu_core::engine::CallInfo;
 use kefu_core::engine::{
     CallEvent, CallId, Command, Config, Engine, Input, Output, RecordEvent, SignalAction,
     SignalEvent,
@@ -66,6 +68,8 @@ struct CallLog {
     recording_stopped: bool,
     sent: Vec<SentRtp>,
     speech: Vec<(Instant, SpeechRequest)>,
+    requests: Vec<(Instant, Request)>,
+    notes: Vec<(Instant, Note)>,
 }
 
 /// The simulated world around one engine.
@@ -82,6 +86,7 @@ pub struct World {
     rng: Rng,
     undelivered: Vec<Delivery>,
     services: voice::Services,
+    call_info: CallInfo,
 }
 
 impl World {
@@ -110,6 +115,7 @@ impl World {
             rng,
             undelivered: Vec::new(),
             services: voice::Services::default(),
+            call_info: CallInfo::default(),
         }
     }
 
@@ -186,6 +192,8 @@ impl World {
                 phone,
                 local,
                 signals: Vec::new(),
+                requests: Vec::new(),
+                notes: Vec::new(),
                 events: Vec::new(),
                 frames: Vec::new(),
                 recording_started: false,
@@ -201,8 +209,45 @@ impl World {
             session_version: 1,
             username: "kefu".into(),
         };
-        self.signal(id, SignalEvent::Offered { sdp, local: media });
+        let info = self.call_info.clone();
+        self.signal(
+            id,
+            SignalEvent::Offered {
+                sdp,
+                local: media,
+                info,
+            },
+        );
         id
+    }
+
+    /// Who calls whom for calls dialled from now on (flow dialplans read
+    /// it: caller number, local time, free agents).
+    pub fn set_call_info(&mut self, info: CallInfo) {
+        self.call_info = info;
+    }
+
+    /// Answers a request of `call`'s dialogue now.
+    pub fn reply(&mut self, call: CallId, reply: Reply) {
+        let now = self.now();
+        self.engine.handle_input(Input::Reply { now, call, reply });
+        self.drain();
+    }
+
+    /// Requests `call`'s dialogue made (CRM, LLM, transfer), in order.
+    pub fn requests(&self, call: CallId) -> Vec<Request> {
+        self.calls
+            .get(&call)
+            .map(|l| l.requests.iter().map(|r| r.1.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Notes `call`'s dialogue put on the record, in order.
+    pub fn notes(&self, call: CallId) -> Vec<Note> {
+        self.calls
+            .get(&call)
+            .map(|l| l.notes.iter().map(|r| r.1.clone()).collect())
+            .unwrap_or_default()
     }
 
     /// Feeds a signalling event for `call` now.
@@ -293,6 +338,16 @@ impl World {
                     self.net.send(now, from, to, data);
                 }
                 Output::Signal { call, action } => self.on_signal(now, call, action),
+                Output::Request { call, request } => {
+                    if let Some(log) = self.calls.get_mut(&call) {
+                        log.requests.push((now, request));
+                    }
+                }
+                Output::Note { call, note } => {
+                    if let Some(log) = self.calls.get_mut(&call) {
+                        log.notes.push((now, note));
+                    }
+                }
                 o @ (Output::Transcribe { .. }
                 | Output::Synthesize { .. }
                 | Output::CancelSynthesis { .. }
