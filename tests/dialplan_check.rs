@@ -466,7 +466,6 @@ fn missing_faq_file_is_named() {
 /// should be reported there. Known bug: it is reported against the
 /// dialplan's first line (`plan.toml:1: FAQ `x`: undefined variable ...`).
 #[test]
-#[ignore = "bug: FAQ answer variables are reported at plan.toml:1, not in the FAQ file"]
 fn undefined_variable_in_a_faq_answer_names_the_faq_file() {
     let faq = edit(
         GOOD_FAQ,

@@ -444,7 +444,7 @@ fn malformed_commands_are_reported_and_the_call_goes_on() {
         &[],
         &[
             "/dtmf abc",
-            "/emotion furious",
+            "/emotion sideways",
             "/agents maybe",
             "/frobnicate",
             "where is my order",

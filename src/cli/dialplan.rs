@@ -160,6 +160,7 @@ fn eval(file: &Path, set: &Path, verbose: bool) -> ExitCode {
     let mut per: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
     let mut confusions: std::collections::BTreeMap<(String, String), usize> = Default::default();
     let mut times = Vec::new();
+    let mut reply_times = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -172,6 +173,7 @@ fn eval(file: &Path, set: &Path, verbose: bool) -> ExitCode {
         let start = Instant::now();
         let got = flow.intents.classify(phrase, None);
         times.push(start.elapsed());
+        reply_times.push(reply_time(flow, phrase));
         let got_name = got
             .as_ref()
             .filter(|m| m.confidence >= threshold)
@@ -218,5 +220,45 @@ fn eval(file: &Path, set: &Path, verbose: bool) -> ExitCode {
         q(0.99),
         q(1.0)
     );
+    reply_times.sort();
+    let r = |p: f64| reply_times[((reply_times.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e6;
+    println!(
+        "  reply choice time (transcript in, reply text out, first ask step): p50 {:.0} µs, p99 {:.0} µs, max {:.0} µs",
+        r(0.5),
+        r(0.99),
+        r(1.0)
+    );
     ExitCode::SUCCESS
+}
+
+/// Time from a transcript arriving at the plan's first question to the
+/// reply being chosen (everything up to the next wait: a question, a CRM
+/// request, a transfer or the end).
+fn reply_time(
+    flow: &std::sync::Arc<kefu_core::dialogue::flow::Flow>,
+    phrase: &str,
+) -> std::time::Duration {
+    use kefu_core::dialogue::flow::Surroundings;
+    use kefu_core::dialogue::http::HttpFailure;
+    use kefu_core::dialogue::interp::{Action, Conversation};
+    let world = Surroundings::new("+10000000000", "kefu", flow::local_now());
+    let mut c = Conversation::new(std::sync::Arc::clone(flow), world);
+    c.start();
+    // Answer any request before the first question with a failure.
+    for _ in 0..16 {
+        let mut pending = None;
+        while let Some(a) = c.poll() {
+            if let Action::Http { id, .. } = a {
+                pending = Some(id);
+            }
+        }
+        match pending {
+            Some(id) => c.http_done(id, Err(HttpFailure::Timeout)),
+            None => break,
+        }
+    }
+    let start = Instant::now();
+    c.heard(phrase, None, false);
+    while c.poll().is_some() {}
+    start.elapsed()
 }

@@ -70,12 +70,17 @@ pub fn load(path: &Path) -> Result<Loaded, Vec<Diagnostic>> {
             Err(d) => problems.extend(d),
         }
     }
-    if !problems.is_empty() {
-        return Err(problems);
-    }
     let prompts = prompt_names(dir, &text);
     let key_env = draft.llm_key_env();
-    let mut plan = draft.build(faq, &prompts)?;
+    // The plan's own problems are reported with the FAQ files' ones.
+    let mut plan = match draft.build(faq, &prompts) {
+        Ok(p) if problems.is_empty() => p,
+        Ok(_) => return Err(problems),
+        Err(mut d) => {
+            problems.append(&mut d);
+            return Err(problems);
+        }
+    };
     if let Some(llm) = plan.llm.as_mut() {
         llm.key = key_env
             .and_then(|v| std::env::var(v).ok())

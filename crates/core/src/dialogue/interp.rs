@@ -605,7 +605,13 @@ impl Conversation {
     }
 
     fn faq_answer(&mut self, text: &str) -> Option<String> {
-        let m = self.flow.faq.lookup(text)?;
+        let m = self.flow.faq.lookup(text);
+        self.faq_answer_for(m)
+    }
+
+    /// The answer of FAQ match `m`, when it reaches the threshold.
+    fn faq_answer_for(&mut self, m: Option<crate::nlu::FaqMatch>) -> Option<String> {
+        let m = m?;
         if m.confidence < self.flow.plan.nlu.faq_threshold {
             return None;
         }
@@ -647,12 +653,18 @@ impl Conversation {
             }
         }
         let routes = &ask.routes;
+        // One FAQ look-up per turn: it decides against the intent and gives
+        // the answer.
+        let faq = if ask.faq {
+            self.flow.faq.lookup(text)
+        } else {
+            None
+        };
         if let Some(i) = &intent {
             let conf = self.turn.confidence;
-            let faq_better = ask.faq
-                && self.flow.faq.lookup(text).is_some_and(|m| {
-                    m.confidence >= self.flow.plan.nlu.faq_threshold && m.confidence > conf
-                });
+            let faq_better = faq.as_ref().is_some_and(|m| {
+                m.confidence >= self.flow.plan.nlu.faq_threshold && m.confidence > conf
+            });
             if !faq_better {
                 if let Some((_, to)) = routes.iter().find(|(name, _)| name == i) {
                     self.success();
@@ -669,7 +681,7 @@ impl Conversation {
             }
         }
         if ask.faq {
-            if let Some(answer) = self.faq_answer(text) {
+            if let Some(answer) = self.faq_answer_for(faq) {
                 self.success();
                 self.say_text(&answer);
                 return self.ask_again(step, None);

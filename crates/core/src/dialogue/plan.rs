@@ -133,6 +133,8 @@ pub struct FaqEntry {
     pub questions: Vec<String>,
     /// What kefu says.
     pub answer: Template,
+    /// The file it came from and its line (for errors).
+    pub origin: (String, usize),
 }
 
 /// A global rule: `when` holds after a caller utterance -> go to `goto`.

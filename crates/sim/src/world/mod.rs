@@ -242,6 +242,14 @@ impl World {
             .unwrap_or_default()
     }
 
+    /// Requests with the time each was made.
+    pub fn requests_timed(&self, call: CallId) -> Vec<(Instant, Request)> {
+        self.calls
+            .get(&call)
+            .map(|l| l.requests.clone())
+            .unwrap_or_default()
+    }
+
     /// Notes `call`'s dialogue put on the record, in order.
     pub fn notes(&self, call: CallId) -> Vec<Note> {
         self.calls

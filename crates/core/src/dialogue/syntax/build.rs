@@ -723,6 +723,7 @@ pub fn parse_faq(src: Source<'_>, language: &str) -> Result<Vec<FaqEntry>, Vec<D
             id: r.id.get_ref().clone(),
             questions: r.questions.clone(),
             answer,
+            origin: (src.name.to_string(), src.line(r.answer.span().start)),
         });
     }
     if problems.is_empty() {

@@ -51,10 +51,11 @@ pub(super) fn check(raw: &RawPlan, plan: &Plan, src: Source<'_>) -> Vec<Diagnost
     for entry in &plan.faq {
         for v in entry.answer.vars() {
             if !is_builtin(v) && !defined.contains(v) {
-                problems.push(src.error(
-                    0,
-                    format!("FAQ `{}`: undefined variable `{v}` in the answer", entry.id),
-                ));
+                problems.push(Diagnostic {
+                    file: entry.origin.0.clone(),
+                    line: entry.origin.1,
+                    message: format!("FAQ `{}`: undefined variable `{v}` in the answer", entry.id),
+                });
             }
         }
     }
