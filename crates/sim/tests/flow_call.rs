@@ -256,3 +256,33 @@ fn silence_twice_goes_to_the_failure_step() {
         .collect();
     assert!(emotion.is_empty(), "silence is not an utterance");
 }
+
+#[test]
+fn a_reload_reaches_new_calls_and_spares_calls_in_progress() {
+    let (mut w, old_call, p) = call(Some(1));
+    let changed = PLAN.replace("Hello, this is the shop.", "Welcome to the new shop.");
+    let draft = parse(
+        Source {
+            name: "t.toml",
+            text: &changed,
+        },
+        "t",
+    )
+    .expect("parses");
+    w.set_flow(Arc::new(Flow::new(
+        draft.build(Vec::new(), &[]).expect("builds"),
+    )));
+    // The call in progress goes on with its version.
+    turn(&mut w, old_call, p, "where is my order");
+    assert!(w.run_until_kefu_done(p, ms(5000)));
+    assert_eq!(last_said(&w, old_call), "Your order number?");
+    // A new call gets the new one.
+    let p2 = w.add_phone(ScriptedPhone::silent(SocketAddr::from((
+        [192, 0, 2, 41],
+        4000,
+    ))));
+    let new_call = w.dial(p2);
+    assert!(w.run_until_kefu_done(p2, ms(8000)));
+    assert_eq!(w.said(new_call)[0], "Welcome to the new shop.");
+    assert_eq!(w.said(old_call)[0], "Hello, this is the shop.");
+}

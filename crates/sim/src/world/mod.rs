@@ -227,6 +227,11 @@ impl World {
         self.call_info = info;
     }
 
+    /// Reloads the flow dialplan: calls dialled from now on run `flow`.
+    pub fn set_flow(&mut self, flow: std::sync::Arc<kefu_core::dialogue::flow::Flow>) {
+        self.engine.set_flow(flow);
+    }
+
     /// Answers a request of `call`'s dialogue now.
     pub fn reply(&mut self, call: CallId, reply: Reply) {
         let now = self.now();
