@@ -1,11 +1,12 @@
 # kefu: the two commands of the README are `make run` and `make test`.
 CARGO ?= cargo
 KEFU_BIN ?= target/release/kefu
+DIALPLAN ?= shop
 export KEFU_BIN
 
 .PHONY: run test deps models build release lint unit sip-tests torture scenarios baresip speech bench
 
-## Build and start the agent on the bundled default dialplan.
+## Build and start the agent on a bundled dialplan: DIALPLAN=shop (default), shop-zh, default, speech, or a file.
 run: models release
 	$(KEFU_BIN) serve --dialplan $(DIALPLAN) $(ARGS)
 
