@@ -48,6 +48,7 @@ baresip:
 speech:
 	bash sip-test/speech-call.sh
 	bash sip-test/barge-in.sh
+	bash sip-test/shop-call.sh
 
 ## Benchmarks (figures go to BENCHMARKS.md): criterion, then SIPp load.
 bench: release

@@ -103,10 +103,16 @@ impl Crm {
                 Err(_) => HttpFailure::Timeout,
             };
             let retry = retryable(&failure) && attempt <= req.retries;
-            tracing::warn!(
-                %method, host, ms, attempt, retry, reason = %failure,
-                "CRM request failed"
-            );
+            // A 4xx is the CRM's answer ("no such customer"), which the
+            // dialplan handles; anything else means the CRM is in trouble.
+            if matches!(failure, HttpFailure::Status(s) if (400..500).contains(&s)) {
+                tracing::debug!(%method, host, ms, attempt, reason = %failure, "CRM said no");
+            } else {
+                tracing::warn!(
+                    %method, host, ms, attempt, retry, reason = %failure,
+                    "CRM request failed"
+                );
+            }
             if !retry {
                 return Err(failure);
             }
