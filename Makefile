@@ -56,5 +56,6 @@ bench: release
 	bash sip-test/load-cps.sh
 	bash sip-test/load-concurrent.sh
 	bash sip-test/voice-latency.sh
+	bash sip-test/intent-asr.sh
 	bash sip-test/voice-capacity.sh
 	bash sip-test/wer.sh

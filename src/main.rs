@@ -30,7 +30,7 @@ enum Cmd {
     /// Print the text of recordings (any WAV, 8 kHz µ-law included).
     #[cfg(feature = "speech")]
     Transcribe {
-        /// The WAV file; with several, the model is loaded once and each
+        /// The WAV files; with several, the model is loaded once and each
         /// prints `FILE<TAB>text`.
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -40,6 +40,10 @@ enum Cmd {
         /// Whisper model: base-q8_0, base, tiny.en, or a ggml file.
         #[arg(long, default_value = kefu::cli::transcribe::DEFAULT_MODEL)]
         model: String,
+        /// Decoder threads (default: one per core; when other processes
+        /// keep the cores busy, 1 is faster).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+        threads: Option<u16>,
     },
     /// Speak a text into a WAV file (Piper voice, or espeak-ng).
     #[cfg(feature = "speech")]
@@ -64,7 +68,13 @@ fn main() -> ExitCode {
             files,
             language,
             model,
-        } => ExitCode::from(kefu::cli::transcribe::run(&files, &language, &model)),
+            threads,
+        } => ExitCode::from(kefu::cli::transcribe::run(
+            &files,
+            &language,
+            &model,
+            threads.map(usize::from),
+        )),
         #[cfg(feature = "speech")]
         Cmd::Say(args) => kefu::cli::say::run(&args),
         Cmd::Dialplan(cmd) => kefu::cli::dialplan::run(&cmd),

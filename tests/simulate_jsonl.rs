@@ -261,6 +261,7 @@ fn order_status_from_a_real_crm_then_a_person() {
     // The CRM's answer is read out: status shipped, its carrier and date.
     let reply = text(looked_up, "reply");
     let shipped = plan_text("shop.toml", "status_shipped", "say")
+        .replace("{order_id:digits}", "1 2 3 4 5 6 7 8")
         .replace("{order_id}", "12345678")
         .replace("{carrier}", "UPS")
         .replace("{eta}", "Tuesday");

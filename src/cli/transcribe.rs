@@ -35,9 +35,9 @@ pub fn whisper_model_path(name_or_file: &str) -> PathBuf {
         .join(format!("ggml-{name_or_file}.bin"))
 }
 
-/// Runs the command on `files` (at least one); returns the process exit
-/// code.
-pub fn run(files: &[PathBuf], language: &str, model: &str) -> u8 {
+/// Runs the command on `files` (at least one) with `threads` decoder
+/// threads (default: one per core); returns the process exit code.
+pub fn run(files: &[PathBuf], language: &str, model: &str, threads: Option<usize>) -> u8 {
     // A missing file is the caller's mistake: say so before the model load.
     for file in files {
         if let Err(e) = std::fs::metadata(file) {
@@ -49,9 +49,11 @@ pub fn run(files: &[PathBuf], language: &str, model: &str) -> u8 {
     let loading = Instant::now();
     let config = WhisperConfig {
         workers: 1,
-        threads: std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1),
+        threads: threads.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        }),
         sized_window: !model.starts_with("tiny"),
     };
     let asr = match WhisperRecognizer::load(&path, config) {

@@ -200,6 +200,13 @@ impl Recognizer for WhisperRecognizer {
         } else {
             params.set_language(Some(language));
         }
+        // Whisper writes Mandarin in traditional characters as often as
+        // not; a simplified-Chinese prompt steers it to the characters
+        // mainland callers and dialplans use (measured: 81 of 130
+        // transcripts traditional without it, 8 with it).
+        if language == "zh" {
+            params.set_initial_prompt("以下是普通话的句子。");
+        }
         params.set_n_threads(threads as i32);
         params.set_temperature_inc(0.0);
         params.set_no_context(true);

@@ -9,8 +9,11 @@
 //!   (TF-IDF), scored by cosine similarity. Character n-grams need no word
 //!   segmentation (Chinese has no spaces) and survive the recogniser's
 //!   spelling slips ("oder", "recieve") that defeat whole-word matching.
+//!   Contractions are written out and function words weigh little first
+//!   (`words`: generic English and Chinese lists).
 //! - [`intent::Classifier`]: a dialplan's intents from their example
-//!   phrases; the best intent (among those a step allows) with a
+//!   phrases, by similarity to them and by a softmax model trained on
+//!   them (`softmax`); the best intent (among those a step allows) with a
 //!   confidence calibrated for the dialplan's threshold (0.3).
 //! - [`faq::Knowledge`]: a dialplan's FAQ entries from the ways to ask
 //!   them; the best entry with a confidence calibrated for the FAQ
@@ -37,6 +40,7 @@ mod normalize;
 pub mod phone;
 pub mod prosody;
 pub mod slots;
+mod softmax;
 mod words;
 
 pub use dates::{date, Date};

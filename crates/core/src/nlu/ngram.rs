@@ -2,18 +2,21 @@
 //! weights and cosine similarity.
 //!
 //! Features of a normalized text: for each run of letters in a spaced
-//! script, the word's stem ("orders", "ordered" → "order") and the stem's
+//! script, contractions and spoken short forms written out ("where's" →
+//! "where is", "hasn't" → "has not", "wanna" → "want to"), then for each
+//! word its stem ("orders", "ordered" → "order") and the stem's
 //! character trigrams with word boundaries (`" or"`, `"ord"`, `"rde"`,
 //! `"der"`, `"er "`), plus one bigram feature per pair of neighbouring
 //! content words ("cancel my order" → cancel+order); for each run of
 //! Chinese (or other unspaced) characters, every character and every pair
-//! of neighbours. Digits count as letters. A feature's weight is its count
+//! of neighbours. A number (an order number, "15") is one feature of a
+//! function word, whatever its digits. A feature's weight is its count
 //! times its inverse document frequency over all indexed phrases, so words
 //! many phrases share count for little; features of function words ("my",
 //! "the", "的", "我", the question words "什么", "多少") count a fifth and
 //! those of fillers ("um", "uh", "hi", "so") a twentieth from the start,
 //! as a few example phrases per intent are too few for the frequencies to
-//! show it.
+//! show it. The word lists are in `words`.
 //!
 //! A query scores against every phrase; a label scores as its best phrase,
 //! and [`Match::centroid`] also gives its cosine with the mean of the
@@ -28,7 +31,9 @@ use super::normalize::{is_unspaced, normalize};
 use super::words;
 
 /// A feature: a hash of the n-gram's characters (FNV-1a, 64 bits).
-type Feature = u64;
+pub(crate) type Feature = u64;
+/// Feature weights of a phrase or query.
+pub(crate) type Vector = HashMap<Feature, f32>;
 
 /// One label's best-scoring phrase for a query.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,15 +51,15 @@ pub struct Match {
 }
 
 impl Match {
-    /// The score classifiers start from: `0.8 × score + 0.2 × centroid`.
-    /// The best phrase decides (an intent's phrases are often unlike each
+    /// The score FAQ lookups start from: `0.8 × score + 0.2 × centroid`.
+    /// The best phrase decides (an entry's phrases are often unlike each
     /// other); the centroid breaks near-ties toward the label whose
     /// phrases share more with the query. Measured on held-out paraphrases
-    /// with recogniser slips (see `intent` and `faq`), this blend ranked
-    /// paraphrases above unrelated sentences more often than either alone.
+    /// with recogniser slips (see `faq`), this blend ranked paraphrases
+    /// above unrelated sentences more often than either alone. (Intents,
+    /// with more examples each, weigh the two alike: see `intent`.)
     pub fn blended(&self) -> f32 {
-        let a = knob("ALPHA", 0.8);
-        (a * self.score + (1.0 - a) * self.centroid).clamp(0.0, 1.0)
+        (0.8 * self.score + 0.2 * self.centroid).clamp(0.0, 1.0)
     }
 }
 
@@ -109,27 +114,14 @@ impl PhraseIndex {
         }
         let n = raw.len() as f32;
         let mut df: HashMap<Feature, usize> = HashMap::new();
-        let mut lf: HashMap<Feature, Vec<usize>> = HashMap::new();
-        for (l, _, tf) in &raw {
+        for (_, _, tf) in &raw {
             for f in tf.keys() {
                 *df.entry(*f).or_insert(0) += 1;
-                let v = lf.entry(*f).or_default();
-                if !v.contains(l) {
-                    v.push(*l);
-                }
             }
         }
-        let nl = labels.len() as f32;
-        let mix = knob("IDFL", 0.0);
         let idf: HashMap<Feature, f32> = df
             .into_iter()
-            .map(|(f, d)| {
-                let p = ((n + 1.0) / (d as f32 + 1.0)).ln() + 1.0;
-                let l = ((nl + 1.0) / (lf[&f].len() as f32 + 1.0)).ln() + 1.0;
-                let lmax = (nl + 1.0).ln() + 1.0;
-                let pmax = (n + 1.0).ln() + 1.0;
-                (f, (1.0 - mix) * p + mix * l * pmax / lmax)
-            })
+            .map(|(f, d)| (f, ((n + 1.0) / (d as f32 + 1.0)).ln() + 1.0))
             .collect();
         let mut postings: HashMap<Feature, Vec<usize>> = HashMap::new();
         let phrases: Vec<Phrase> = raw
@@ -176,42 +168,32 @@ impl PhraseIndex {
     /// Every label that shares anything with `query`, best first (ties by
     /// label order). Empty for a query with no features.
     pub fn rank(&self, query: &str) -> Vec<Match> {
-        let tf = term_counts(query);
-        // Features no phrase has still count toward the query's length:
-        // a query mostly about something else scores low.
-        let q = unit(weigh(tf, &self.idf, self.unseen_idf()));
+        self.rank_vector(&self.vector(query))
+    }
+
+    /// The weighted, unit-length features of `query`. Features no phrase
+    /// has still count toward its length: a query mostly about something
+    /// else scores low.
+    pub(crate) fn vector(&self, query: &str) -> Vector {
+        unit(weigh(term_counts(query), &self.idf, self.unseen_idf()))
+    }
+
+    /// Each phrase's label (its index in [`Self::labels`]) and features.
+    pub(crate) fn phrase_vectors(&self) -> impl Iterator<Item = (usize, &Vector)> {
+        self.phrases.iter().map(|p| (p.label, &p.weights))
+    }
+
+    /// [`Self::rank`] of a query's [`Self::vector`].
+    pub(crate) fn rank_vector(&self, q: &Vector) -> Vec<Match> {
         let mut dots: HashMap<usize, f32> = HashMap::new();
-        for (f, w) in &q {
+        for (f, w) in q {
             for &p in self.postings.get(f).into_iter().flatten() {
                 let pw = self.phrases[p].weights.get(f).copied().unwrap_or(0.0);
                 *dots.entry(p).or_insert(0.0) += w * pw;
             }
         }
         let mut best: Vec<Option<Match>> = vec![None; self.labels.len()];
-        let k2 = knob("K2", 0.0);
-        let mut second: Vec<f32> = vec![0.0; self.labels.len()];
-        let mut dots: Vec<(usize, f32)> = dots.into_iter().collect();
-        dots.sort_by(|a, b| b.1.total_cmp(&a.1));
-        for &(p, score) in &dots {
-            let l = self.phrases[p].label;
-            if best[l].as_ref().is_some_and(|m| m.score >= score) && second[l] == 0.0 {
-                second[l] = score;
-            }
-            if best[l].is_none() {
-                best[l] = Some(Match {
-                    label: self.labels[l].clone(),
-                    score: score.clamp(0.0, 1.0),
-                    phrase: self.phrases[p].ordinal,
-                    centroid: 0.0,
-                });
-            }
-        }
-        for (l, slot) in best.iter_mut().enumerate() {
-            if let Some(m) = slot.as_mut() {
-                m.score = ((m.score + k2 * second[l]) / (1.0 + k2)).clamp(0.0, 1.0);
-            }
-        }
-        for (p, score) in Vec::<(usize, f32)>::new() {
+        for (p, score) in dots {
             let ph = &self.phrases[p];
             let slot = &mut best[ph.label];
             if slot.as_ref().is_none_or(|m| score > m.score) {
@@ -256,6 +238,9 @@ impl PhraseIndex {
 /// Marks a word-bigram feature, so it never collides with a word.
 const BIGRAM_MARK: char = '\u{1}';
 
+/// The feature of every number.
+const NUMBER_MARK: char = '\u{2}';
+
 /// Feature counts of `text`; see the module docs.
 fn term_counts(text: &str) -> HashMap<Feature, f32> {
     let norm = normalize(text);
@@ -299,10 +284,10 @@ fn term_counts(text: &str) -> HashMap<Feature, f32> {
 }
 
 /// The features of one spaced-script word: its stem, the stem's
-/// trigrams, and the bigram with the previous content word (`prev`).
-/// A number (an order number, a date) is one feature of a function word,
-/// whatever its digits: they say nothing about what the caller wants.
+/// trigrams, and its bigram with `prev`, the previous content word.
 fn word_features(word: &str, prev: &mut Option<Vec<char>>, add: &mut impl FnMut(&[char], f32)) {
+    // Which order, which day: the digits say nothing about what the
+    // caller wants, that there is a number might.
     if word.chars().all(|c| c.is_ascii_digit()) {
         add(&[NUMBER_MARK], words::FUNCTION_WEIGHT);
         return;
@@ -314,16 +299,15 @@ fn word_features(word: &str, prev: &mut Option<Vec<char>>, add: &mut impl FnMut(
     padded.push(' ');
     padded.extend_from_slice(&stem);
     padded.push(' ');
-    let tw = knob("TRI", 1.0);
     for tri in padded.windows(3) {
-        add(tri, w * tw);
+        add(tri, w);
     }
     if w >= 1.0 {
         if let Some(p) = prev.take() {
             let mut pair = p;
             pair.push(BIGRAM_MARK);
             pair.extend_from_slice(&stem);
-            add(&pair, knob("BI", BIGRAM_WEIGHT));
+            add(&pair, BIGRAM_WEIGHT);
         }
         *prev = Some(stem);
     }
@@ -332,24 +316,13 @@ fn word_features(word: &str, prev: &mut Option<Vec<char>>, add: &mut impl FnMut(
 /// The weight of a word bigram feature (of two content words, function
 /// words skipped: "cancel my order" → cancel+order).
 const BIGRAM_WEIGHT: f32 = 1.0;
-/// The feature of every number.
-const NUMBER_MARK: char = '\u{2}';
 
 /// Every character of a run of Chinese, and every pair of neighbours.
 fn unspaced_features(run: &[char], add: &mut impl FnMut(&[char], f32)) {
-    let uni = knob("ZUNI", 1.0);
-    let skip = knob("ZSKIP", 0.0);
-    let tri = knob("ZTRI", 0.0);
     for i in 0..run.len() {
-        add(&run[i..=i], uni * words::char_weight(run[i]));
+        add(&run[i..=i], words::char_weight(run[i]));
         if i + 1 < run.len() {
             add(&run[i..i + 2], words::pair_weight(run[i], run[i + 1]));
-        }
-        if skip > 0.0 && i + 2 < run.len() {
-            add(&[run[i], '\u{3}', run[i + 2]], skip * words::pair_weight(run[i], run[i + 2]));
-        }
-        if tri > 0.0 && i + 2 < run.len() {
-            add(&run[i..i + 3], tri * words::pair_weight(run[i], run[i + 1]).min(words::pair_weight(run[i + 1], run[i + 2])));
         }
     }
 }
@@ -419,13 +392,6 @@ fn unit(mut v: HashMap<Feature, f32>) -> HashMap<Feature, f32> {
         }
     }
     v
-}
-
-pub fn knob(name: &str, d: f32) -> f32 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(d)
 }
 
 /// FNV-1a over the characters (with a separator so "ab"+"c" ≠ "a"+"bc").
@@ -578,6 +544,23 @@ mod tests {
         let zh = ix.best("嗯，那个，我要退货").expect("match");
         assert_eq!(zh.label, "return_refund");
         assert!(zh.score > 0.8, "{zh:?}");
+    }
+
+    #[test]
+    fn contractions_and_numbers_fold() {
+        let ix = shop();
+        for (q, same) in [
+            ("Where's my order?", "where is my order"),
+            ("my parcel hasn't arrived", "my parcel has not arrived"),
+            ("I wanna return this", "I want to return this"),
+            ("cancel order 12345678", "cancel order 99"),
+        ] {
+            let (a, b) = (ix.vector(q), ix.vector(same));
+            let dot: f32 = a.iter().map(|(f, w)| w * b.get(f).unwrap_or(&0.0)).sum();
+            assert!((dot - 1.0).abs() < 1e-4, "{q} / {same}: {dot}");
+        }
+        let m = ix.best("where's my order").expect("match");
+        assert!((m.score - 1.0).abs() < 1e-4, "{m:?}");
     }
 
     #[test]

@@ -10,16 +10,14 @@
 //! (`normalize`).
 
 /// Words that say little about what the caller wants (pronouns, articles,
-/// auxiliaries, prepositions); their features count a fifth. A handful of
-/// example phrases per label is too few for IDF to find them.
+/// auxiliaries); their features count a fifth. A handful of example
+/// phrases per label is too few for IDF to find them. Contractions are
+/// written out before this list is consulted ("i'm" → "i am").
 const FUNCTION_WORDS: &[&str] = &[
-    "a", "about", "am", "an", "and", "any", "are", "as", "at", "be", "been", "being", "by", "can",
-    "could", "did", "do", "does", "for", "from", "get", "got", "had", "has", "have", "he", "her",
-    "him", "his", "i", "if", "in", "into", "is", "it", "just", "know", "like", "me", "might",
-    "mine", "my", "need", "of", "ok", "okay", "on", "or", "our", "please", "she", "should", "some",
-    "than", "the", "their", "them", "then", "there", "these", "they", "this", "those", "to", "us",
-    "very", "want", "was", "we", "were", "what", "which", "will", "with", "would", "yeah", "you",
-    "your",
+    "a", "about", "am", "an", "and", "are", "at", "be", "can", "could", "did", "do", "does", "for",
+    "from", "had", "has", "have", "i", "in", "is", "it", "just", "like", "me", "my", "of", "ok",
+    "okay", "on", "please", "that", "the", "there", "this", "to", "want", "was", "what", "with",
+    "would", "yeah", "you", "your",
 ];
 
 /// Hesitations and greetings a recogniser writes down around the request
@@ -50,7 +48,8 @@ const FILLER_WORDS: &[&str] = &[
 /// Chinese characters of the same kind (particles, pronouns, hesitations).
 const FUNCTION_CHARS: &[char] = &[
     '的', '了', '吗', '啊', '呢', '吧', '我', '你', '是', '在', '想', '要', '嗯', '呃', '喂', '哦',
-    '呀', '那', '个', '就', '这', '一', '下', '请', '帮', '什', '么', '怎',
+    '呀', '那', '个', '就', '这', '一', '下', '请', '帮', '什', '么', '怎', '们', '他', '她', '它',
+    '都', '也', '很', '和',
 ];
 
 /// Chinese question words that say little about the topic ("什么时候",
