@@ -330,3 +330,91 @@ fn wrong_length_digits_reprompt() {
     assert_eq!(c.step_name(), Some("ask_order"));
     assert_eq!(c.var("failures").as_deref(), Some("1"));
 }
+
+const LLM_PLAN: &str = r#"
+language = "en"
+start = "menu"
+
+[llm]
+url = "http://llm.test/v1/chat/completions"
+model = "small"
+system = "You help callers of {shop}."
+timeout_ms = 1500
+
+[vars]
+shop = "Bluebird"
+
+[intents.order_status]
+examples = ["where is my order"]
+
+[steps.menu]
+ask = "How can I help?"
+on = { order_status = "menu" }
+no_match = "Sorry, say that again?"
+"#;
+
+fn llm_call() -> Conversation {
+    let draft = parse(
+        Source {
+            name: "l.toml",
+            text: LLM_PLAN,
+        },
+        "l",
+    )
+    .unwrap();
+    let flow = Arc::new(Flow::new(draft.build(Vec::new(), &[]).unwrap()));
+    let world = Surroundings::new(
+        "+1555",
+        "400",
+        LocalTime {
+            date: MONDAY,
+            minute: 600,
+        },
+    );
+    let mut c = Conversation::new(flow, world);
+    c.start();
+    drain(&mut c);
+    c
+}
+
+#[test]
+fn the_llm_answers_what_nothing_else_understood_and_its_failure_is_no_match() {
+    let mut c = llm_call();
+    c.heard("do you sell umbrellas shaped like ducks", None, false);
+    let a = drain(&mut c);
+    let (id, req) = a
+        .iter()
+        .find_map(|x| match x {
+            Action::Llm { id, request } => Some((*id, request.clone())),
+            _ => None,
+        })
+        .expect("the LLM is asked");
+    assert_eq!(req.system, "You help callers of Bluebird.");
+    assert_eq!(req.timeout, std::time::Duration::from_millis(1500));
+    assert_eq!(
+        req.history.last(),
+        Some(&(true, "do you sell umbrellas shaped like ducks".to_string()))
+    );
+    assert!(said(&a).is_empty(), "nothing said while the LLM thinks");
+    c.llm_done(id, Ok("Yes, in yellow.".into()));
+    assert_eq!(said(&drain(&mut c)), "Yes, in yellow. How can I help?");
+    assert_eq!(c.var("llm_answer").as_deref(), Some("Yes, in yellow."));
+
+    c.heard("and in blue maybe", None, false);
+    let (id, _) = drain(&mut c)
+        .iter()
+        .find_map(|x| match x {
+            Action::Llm { id, request } => Some((*id, request.clone())),
+            _ => None,
+        })
+        .expect("asked again");
+    c.llm_done(id, Err(HttpFailure::Timeout));
+    assert_eq!(
+        said(&drain(&mut c)),
+        "Sorry, say that again?",
+        "a failure is no match"
+    );
+    // A late answer for an old request changes nothing.
+    c.llm_done(id, Ok("late".into()));
+    assert!(drain(&mut c).is_empty());
+}
