@@ -87,11 +87,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             metrics: metrics.clone(),
             speech: speech.clone(),
             log_pii: settings.log_pii,
-            crm: match crate::crm::Crm::new() {
-                Ok(c) => Some(c),
-                Err(e) => anyhow::bail!("cannot start the HTTP client for CRM requests: {e}"),
-            },
-            runtime: Some(tokio::runtime::Handle::current()),
+            crm: crate::crm::Crm::new().map_err(|e| {
+                anyhow::anyhow!("cannot start the HTTP client for CRM requests: {e}")
+            })?,
+            runtime: tokio::runtime::Handle::current(),
         },
     )?;
     #[cfg(feature = "speech")]

@@ -68,7 +68,7 @@ impl Crm {
                 let app = axum::Router::new().fallback(move |req: Request| {
                     let log = Arc::clone(&log);
                     async move {
-                        let path = percent_decode(req.uri().path());
+                        let path = kefu::dialplan::cases::percent_decode(req.uri().path());
                         log.lock().expect("lock").push(path.clone());
                         route(&path)
                     }
@@ -108,28 +108,6 @@ fn route(path: &str) -> Response {
         _ => return (StatusCode::NOT_FOUND, "{\"error\":\"not found\"}").into_response(),
     };
     axum::Json(body).into_response()
-}
-
-/// `%2B` -> `+` (URL variables are encoded on the way out).
-fn percent_decode(path: &str) -> String {
-    let mut out = Vec::new();
-    let bytes = path.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            if let Some(b) = path
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A CRM address where nothing listens.

@@ -198,7 +198,6 @@ fn eval(file: &Path, set: &Path, verbose: bool) -> ExitCode {
         eprintln!("kefu: {}: no phrasings", set.display());
         return ExitCode::from(2);
     }
-    times.sort();
     let pct = |a: usize, b: usize| 100.0 * a as f64 / b.max(1) as f64;
     println!(
         "{}: intent accuracy {:.1}% ({right}/{total}) at threshold {threshold}",
@@ -213,22 +212,24 @@ fn eval(file: &Path, set: &Path, verbose: bool) -> ExitCode {
     for ((want, got), n) in conf.iter().take(8) {
         println!("  confused {want} -> {got}: {n}");
     }
+    print_times("classify time", &mut times);
+    print_times(
+        "reply choice time (transcript in, reply text out, first ask step)",
+        &mut reply_times,
+    );
+    ExitCode::SUCCESS
+}
+
+/// Prints p50, p99 and the maximum of `times` in microseconds.
+fn print_times(what: &str, times: &mut [std::time::Duration]) {
+    times.sort();
     let q = |p: f64| times[((times.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e6;
     println!(
-        "  classify time: p50 {:.0} µs, p99 {:.0} µs, max {:.0} µs",
+        "  {what}: p50 {:.0} µs, p99 {:.0} µs, max {:.0} µs",
         q(0.5),
         q(0.99),
         q(1.0)
     );
-    reply_times.sort();
-    let r = |p: f64| reply_times[((reply_times.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e6;
-    println!(
-        "  reply choice time (transcript in, reply text out, first ask step): p50 {:.0} µs, p99 {:.0} µs, max {:.0} µs",
-        r(0.5),
-        r(0.99),
-        r(1.0)
-    );
-    ExitCode::SUCCESS
 }
 
 /// Time from a transcript arriving at the plan's first question to the

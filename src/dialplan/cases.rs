@@ -320,7 +320,7 @@ fn crm_server(routes: Vec<Route>) -> Result<CrmServer, String> {
 }
 
 /// `%2B` -> `+`: routes are written as the values were, not encoded.
-fn percent_decode(path: &str) -> String {
+pub fn percent_decode(path: &str) -> String {
     let bytes = path.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -70,7 +70,7 @@ pub fn load(path: &Path) -> Result<Loaded, Vec<Diagnostic>> {
             Err(d) => problems.extend(d),
         }
     }
-    let prompts = prompt_names(dir, &text);
+    let prompts = prompt_names(dir, draft.prompts_dir().as_deref());
     let key_env = draft.llm_key_env();
     // The plan's own problems are reported with the FAQ files' ones.
     let mut plan = match draft.build(faq, &prompts) {
@@ -94,15 +94,8 @@ pub fn load(path: &Path) -> Result<Loaded, Vec<Diagnostic>> {
 
 /// Names (file stems) of the WAV prompts in the plan's prompts folder
 /// (`prompts = "DIR"`, default `prompts` beside the file).
-fn prompt_names(dir: &Path, text: &str) -> Vec<String> {
-    let folder = toml::from_str::<toml::Table>(text)
-        .ok()
-        .and_then(|t| {
-            t.get("prompts")
-                .and_then(|p| p.as_str().map(str::to_string))
-        })
-        .unwrap_or_else(|| "prompts".to_string());
-    let Ok(entries) = std::fs::read_dir(dir.join(folder)) else {
+fn prompt_names(dir: &Path, folder: Option<&str>) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir.join(folder.unwrap_or("prompts"))) else {
         return Vec::new();
     };
     let mut names: Vec<String> = entries

@@ -57,16 +57,15 @@ impl Status {
                 .first()
                 .map(|f| f.display().to_string())
                 .unwrap_or_default(),
-            version: 1,
+            version: 0,
             loaded_at: String::new(),
             steps: 0,
             intents: 0,
             faq: 0,
-            state: "ok".into(),
+            state: String::new(),
             errors: Vec::new(),
         };
         s.loaded(loaded);
-        s.version = 1;
         s
     }
 

@@ -16,7 +16,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use kefu_core::dialogue::flow::Flow;
-use kefu_core::dialogue::http::HttpFailure;
 use kefu_core::dialogue::{Note, Reply, Request};
 use kefu_core::engine::CallInfo;
 use kefu_core::engine::{
@@ -251,9 +250,9 @@ pub struct Shared {
     /// Log transcript text at info level.
     pub log_pii: bool,
     /// Performs dialogues' CRM and LLM requests (on `runtime`).
-    pub crm: Option<crate::crm::Crm>,
+    pub crm: crate::crm::Crm,
     /// The tokio runtime the requests run on.
-    pub runtime: Option<tokio::runtime::Handle>,
+    pub runtime: tokio::runtime::Handle,
 }
 
 /// Starts `engines.len()` workers.
@@ -321,8 +320,8 @@ struct Worker {
     log_pii: bool,
     metrics: Arc<Metrics>,
     ticks: u64,
-    crm: Option<crate::crm::Crm>,
-    runtime: Option<tokio::runtime::Handle>,
+    crm: crate::crm::Crm,
+    runtime: tokio::runtime::Handle,
     /// This worker's own inbox, for answers to requests.
     self_tx: Sender<ToMedia>,
 }
@@ -600,28 +599,7 @@ impl Worker {
     /// Performs a dialogue's request off the media thread; the answer comes
     /// back to this worker as [`ToMedia::Reply`].
     fn request(&mut self, call: CallId, request: Request) {
-        let (crm, rt) = match (&self.crm, &self.runtime) {
-            (Some(c), Some(r)) => (c.clone(), r.clone()),
-            _ => {
-                let reply = match request {
-                    Request::Http { id, .. } => Reply::Http {
-                        id,
-                        outcome: Err(HttpFailure::Connect("no HTTP client".into())),
-                    },
-                    Request::Llm { id, .. } => Reply::Llm {
-                        id,
-                        outcome: Err(HttpFailure::Connect("no HTTP client".into())),
-                    },
-                    Request::Transfer { target } => {
-                        let _ = self.up.send(FromMedia::Transfer { call, target });
-                        return;
-                    }
-                };
-                let now = Instant::now();
-                self.engine.handle_input(Input::Reply { now, call, reply });
-                return;
-            }
-        };
+        let (crm, rt) = (self.crm.clone(), self.runtime.clone());
         let back = self.self_tx.clone();
         match request {
             Request::Http { id, request } => {

@@ -275,9 +275,10 @@ impl Conversation {
         // Asking for the same thing again shows frustration; answering two
         // different questions alike ("yes", "yes") does not.
         let intent_ask = match self.state {
-            State::Asking { step } => self
-                .ask_of(step)
-                .is_some_and(|a| a.kind == SlotKind::Intent),
+            State::Asking { step } => matches!(
+                &self.flow.plan.steps[step].action,
+                StepAction::Ask(a) if a.kind == SlotKind::Intent
+            ),
             _ => false,
         };
         let repeated = intent_ask && intent.is_some() && intent == self.last_intent;

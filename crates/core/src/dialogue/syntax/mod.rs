@@ -117,6 +117,14 @@ impl Draft {
         self.raw.faq.iter().map(|f| f.get_ref().clone()).collect()
     }
 
+    /// The folder of recorded prompts (`prompts = "DIR"`), as written.
+    pub fn prompts_dir(&self) -> Option<String> {
+        self.raw
+            .prompts
+            .as_ref()
+            .and_then(|p| p.as_str().map(str::to_string))
+    }
+
     /// The environment variable holding the LLM key (`[llm] key_env`).
     pub fn llm_key_env(&self) -> Option<String> {
         self.raw.llm.as_ref()?.get_ref().key_env.clone()

@@ -18,8 +18,8 @@ pub struct RawPlan {
     pub start: Option<Spanned<String>>,
     #[serde(default)]
     pub faq: Vec<Spanned<String>>,
-    /// Shell keys: read by the shell, only accepted here.
-    #[allow(dead_code)]
+    /// Shell keys: read by the shell, only accepted here (`prompts`
+    /// also tells the shell where the plan's WAV prompts are).
     pub prompts: Option<toml::Value>,
     #[allow(dead_code)]
     pub answer_after_ms: Option<toml::Value>,
