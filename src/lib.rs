@@ -9,6 +9,7 @@
 //! - [`dialplan`], loads the dialplan and its prompts.
 //! - [`runtime`], media worker threads, RTP port pool, recorder, metrics.
 //! - [`signalling`], SIP via rsipstack, behind kefu's wire check.
+//! - [`storage`], durable records (SQLite) behind the `Store` trait.
 //! - [`api`], HTTP.
 //! - [`serve`], wires it all together (the `serve` command).
 
@@ -22,4 +23,5 @@ pub mod engines;
 pub mod runtime;
 pub mod serve;
 pub mod signalling;
+pub mod storage;
 pub mod wav;

@@ -8,7 +8,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{parse_port_range, parse_socket_addr, Overrides, Settings};
+use super::{
+    parse_port_range, parse_socket_addr, Overrides, Settings, WebhookRetrySettings, WebhookSettings,
+};
 
 /// A configuration error; whose fault: the operator's.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +63,10 @@ pub(super) struct Raw {
     dialplan: Dialplan,
     #[serde(default)]
     log: Log,
+    #[serde(default)]
+    webhooks: Vec<Webhook>,
+    #[serde(default)]
+    webhook_retry: WebhookRetry,
     #[serde(skip)]
     text: String,
 }
@@ -91,6 +97,7 @@ struct Rtp {
 #[serde(deny_unknown_fields)]
 struct Storage {
     data_dir: Option<String>,
+    database: Option<String>,
     record: Option<bool>,
     recordings_dir: Option<String>,
 }
@@ -112,6 +119,25 @@ struct Dialplan {
 struct Log {
     level: Option<String>,
     pii: Option<bool>,
+    format: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Webhook {
+    name: Option<Spanned<String>>,
+    url: Spanned<String>,
+    secret: Spanned<String>,
+    events: Option<Spanned<Vec<String>>>,
+    timeout_secs: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhookRetry {
+    first_ms: Option<Spanned<i64>>,
+    max_secs: Option<Spanned<i64>>,
+    give_up_hours: Option<Spanned<i64>>,
 }
 
 pub(super) fn read(path: &Path) -> Result<Raw, ConfigError> {
@@ -288,6 +314,64 @@ pub(super) fn validate(
         .map(PathBuf::from)
         .map(|p| if p.is_relative() { data_dir.join(p) } else { p })
         .unwrap_or_else(|| data_dir.join("recordings"));
+    let database = o
+        .database
+        .clone()
+        .or(raw.storage.database.map(PathBuf::from))
+        .map(|p| {
+            if p.is_relative() && o.database.is_none() {
+                data_dir.join(p)
+            } else {
+                p
+            }
+        })
+        .unwrap_or_else(|| data_dir.join("kefu.db"));
+    let log_json = match &raw.log.format {
+        _ if o.log_json => true,
+        None => false,
+        Some(f) => match f.get_ref().as_str() {
+            "text" => false,
+            "json" => true,
+            other => {
+                return cx.bad(
+                    "log.format",
+                    Some(f.span()),
+                    format!("unknown format {other:?} (text, json)"),
+                )
+            }
+        },
+    };
+    let mut webhooks = Vec::new();
+    for (i, w) in raw.webhooks.iter().enumerate() {
+        webhooks.push(webhook(&cx, i, w, &webhooks)?);
+    }
+    let retry = &raw.webhook_retry;
+    let webhook_retry = WebhookRetrySettings {
+        first: Duration::from_millis(cx.int(
+            "webhook_retry.first_ms",
+            &retry.first_ms,
+            1000,
+            10,
+            3_600_000,
+        )? as u64),
+        max: Duration::from_secs(cx.int(
+            "webhook_retry.max_secs",
+            &retry.max_secs,
+            300,
+            1,
+            86_400,
+        )? as u64),
+        give_up: Duration::from_secs(
+            cx.int(
+                "webhook_retry.give_up_hours",
+                &retry.give_up_hours,
+                72,
+                1,
+                24 * 365,
+            )? as u64
+                * 3600,
+        ),
+    };
     let http_listen = match (&o.http_listen, &raw.http.listen) {
         (Some(s), _) => parse_socket_addr(s).or_else(|m| Ctx::flag("--http-listen", m))?,
         (None, Some(s)) => {
@@ -320,6 +404,81 @@ pub(super) fn validate(
             .unwrap_or_else(|| "default".into()),
         log_pii: o.log_pii || raw.log.pii.unwrap_or(false),
         log_level: raw.log.level.unwrap_or_else(|| "info".into()),
+        log_json,
+        database,
+        webhooks,
+        webhook_retry,
+    })
+}
+
+/// Event kinds a webhook may subscribe to.
+pub const WEBHOOK_EVENTS: [&str; 5] = [
+    "call.started",
+    "call.ended",
+    "call.transferred",
+    "disposition",
+    "qa.result",
+];
+
+fn webhook(
+    cx: &Ctx<'_>,
+    i: usize,
+    w: &Webhook,
+    earlier: &[WebhookSettings],
+) -> Result<WebhookSettings, ConfigError> {
+    let key = |k: &str| format!("webhooks[{i}].{k}");
+    let url = w.url.get_ref().trim().to_string();
+    if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
+        return cx.bad(
+            &key("url"),
+            Some(w.url.span()),
+            format!("{url:?} is not an http:// or https:// URL"),
+        );
+    }
+    if w.secret.get_ref().len() < 16 {
+        return cx.bad(
+            &key("secret"),
+            Some(w.secret.span()),
+            "the signing secret needs at least 16 characters".into(),
+        );
+    }
+    let name = match &w.name {
+        Some(n) if n.get_ref().trim().is_empty() => {
+            return cx.bad(&key("name"), Some(n.span()), "must not be empty".into())
+        }
+        Some(n) => n.get_ref().trim().to_string(),
+        None => url.clone(),
+    };
+    if earlier.iter().any(|e| e.name == name) {
+        return cx.bad(
+            &key("name"),
+            w.name.as_ref().map(|n| n.span()).or(Some(w.url.span())),
+            format!("another webhook is already named {name:?}"),
+        );
+    }
+    let events = match &w.events {
+        None => WEBHOOK_EVENTS.iter().map(|e| e.to_string()).collect(),
+        Some(ev) => {
+            for e in ev.get_ref() {
+                if !WEBHOOK_EVENTS.contains(&e.as_str()) {
+                    return cx.bad(
+                        &key("events"),
+                        Some(ev.span()),
+                        format!("unknown event {e:?} ({})", WEBHOOK_EVENTS.join(", ")),
+                    );
+                }
+            }
+            ev.get_ref().clone()
+        }
+    };
+    let timeout =
+        Duration::from_secs(cx.int(&key("timeout_secs"), &w.timeout_secs, 10, 1, 300)? as u64);
+    Ok(WebhookSettings {
+        name,
+        url,
+        secret: w.secret.get_ref().clone(),
+        events,
+        timeout,
     })
 }
 

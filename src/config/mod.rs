@@ -12,7 +12,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use file::ConfigError;
+pub use file::{ConfigError, WEBHOOK_EVENTS};
 
 /// Command-line overrides of `kefu serve`; each `Some` replaces the file's
 /// value. The flag names are a stable interface.
@@ -39,6 +39,12 @@ pub struct Overrides {
     /// Log phone numbers and transcripts at info level.
     #[arg(long)]
     pub log_pii: bool,
+    /// Log one JSON object per line.
+    #[arg(long)]
+    pub log_json: bool,
+    /// SQLite database file (default DATA_DIR/kefu.db).
+    #[arg(long, value_name = "FILE")]
+    pub database: Option<PathBuf>,
 }
 
 /// Validated settings.
@@ -84,6 +90,41 @@ pub struct Settings {
     pub log_pii: bool,
     /// Log filter (tracing env-filter syntax).
     pub log_level: String,
+    /// Log one JSON object per line instead of text.
+    pub log_json: bool,
+    /// The SQLite database file.
+    pub database: PathBuf,
+    /// Where events are delivered.
+    pub webhooks: Vec<WebhookSettings>,
+    /// How failed deliveries are retried.
+    pub webhook_retry: WebhookRetrySettings,
+}
+
+/// One webhook endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookSettings {
+    /// Unique name (defaults to the URL); delivery progress is kept under it.
+    pub name: String,
+    /// Where events are POSTed.
+    pub url: String,
+    /// HMAC-SHA256 signing secret.
+    pub secret: String,
+    /// Event kinds delivered (see [`WEBHOOK_EVENTS`]).
+    pub events: Vec<String>,
+    /// Per-request timeout.
+    pub timeout: Duration,
+}
+
+/// Retry schedule of webhook deliveries: the wait doubles from `first`
+/// up to `max`; an event still failing after `give_up` is set aside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WebhookRetrySettings {
+    /// First wait.
+    pub first: Duration,
+    /// Longest wait.
+    pub max: Duration,
+    /// Give up on an event this long after its first failure.
+    pub give_up: Duration,
 }
 
 impl Settings {
