@@ -769,6 +769,8 @@ pub struct Report {
     pub columns: Vec<String>,
     /// Rows; cells are numbers, strings or null.
     pub rows: Vec<Vec<serde_json::Value>>,
+    /// Headline figures (an object: `{"calls": 120, "containment_rate": 0.8}`).
+    pub summary: serde_json::Value,
 }
 
 /// Durable storage of everything kefu records. Implementations are
