@@ -10,6 +10,9 @@ use kefu_core::Engine;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
+use crate::journal::{self, Journal};
+use crate::storage::sqlite::SqliteStore;
+use crate::storage::{now_millis, Store};
 use crate::runtime::{media, metrics::Metrics, ports::PortPool, recorder};
 
 /// Runs the agent until SIGINT/SIGTERM.
@@ -20,9 +23,33 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     std::fs::create_dir_all(&settings.data_dir)
         .map_err(|e| anyhow::anyhow!("data dir {}: {e}", settings.data_dir.display()))?;
     let metrics = Metrics::new(settings.media_workers);
+    let store = open_store(&settings)?;
+    let cancel = CancellationToken::new();
+    let dispatcher = crate::webhooks::Dispatcher::start(
+        store.clone(),
+        settings.webhooks.clone(),
+        settings.webhook_retry,
+        cancel.clone(),
+    );
+    let waker = dispatcher.waker();
+    let (journal, journal_thread) = Journal::start(
+        store.clone(),
+        metrics.clone(),
+        journal::Options {
+            dialplan: plan_name(&settings.dialplan),
+            data_dir: settings.data_dir.clone(),
+            wake: Some(Arc::new(move || waker.wake())),
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("cannot start the call journal: {e}"))?;
     let recorder = if settings.record {
         Some(
-            recorder::spawn(settings.recordings_dir.clone(), metrics.clone()).map_err(|e| {
+            recorder::spawn(
+                settings.recordings_dir.clone(),
+                metrics.clone(),
+                Some(journal.clone()),
+            )
+            .map_err(|e| {
                 anyhow::anyhow!("recordings dir {}: {e}", settings.recordings_dir.display())
             })?,
         )
@@ -91,6 +118,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
                 anyhow::anyhow!("cannot start the HTTP client for CRM requests: {e}")
             })?,
             runtime: tokio::runtime::Handle::current(),
+            journal: Some(journal.clone()),
         },
     )?;
     #[cfg(feature = "speech")]
@@ -105,7 +133,6 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             plan.source
         );
     }
-    let cancel = CancellationToken::new();
     let media_handle = handle.clone();
     let dialplans = plan.flow.as_ref().map(|f| {
         let status = Arc::new(std::sync::RwLock::new(crate::dialplan::watch::Status::new(
@@ -146,8 +173,40 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     })
     .await
     .ok();
+    // Every call record taken so far is committed before the process ends.
+    drop(journal);
+    tokio::task::spawn_blocking(move || journal_thread.finish())
+        .await
+        .ok();
+    dispatcher.join().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Opens the database and closes the calls a stopped process left open
+/// (outcome `interrupted`).
+fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+    let store = SqliteStore::open(&settings.database)
+        .map_err(|e| anyhow::anyhow!("database {}: {e}", settings.database.display()))?;
+    let closed = store
+        .close_interrupted(now_millis())
+        .map_err(|e| anyhow::anyhow!("database {}: {e}", settings.database.display()))?;
+    if !closed.is_empty() {
+        tracing::warn!(
+            calls = closed.len(),
+            "calls in progress when kefu last stopped are recorded as interrupted"
+        );
+    }
+    tracing::info!(database = %settings.database.display(), "database open");
+    Ok(Arc::new(store))
+}
+
+/// The name calls are recorded under: a file's stem, or the bundled name.
+fn plan_name(dialplan: &str) -> String {
+    std::path::Path::new(dialplan)
+        .file_stem()
+        .map(|s| s.to_string_lossy().trim_end_matches(".faq").to_string())
+        .unwrap_or_else(|| dialplan.to_string())
 }
 
 /// The speech detector of each media worker, for a speech dialplan that

@@ -27,6 +27,7 @@ use kefu_core::{CallId, Engine, Input};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::metrics::Metrics;
+use crate::journal::What;
 use super::ports::{PortPair, PortPool};
 use super::recorder::Job as RecordJob;
 #[cfg(feature = "speech")]
@@ -56,6 +57,8 @@ pub enum ToMedia {
         record_as: String,
         /// Who calls whom, and when.
         info: CallInfo,
+        /// The SIP Call-ID (for the call's record).
+        sip_call_id: String,
     },
     /// The answer to a request of a call's dialogue (CRM, LLM, transfer).
     Reply {
@@ -66,6 +69,13 @@ pub enum ToMedia {
     },
     /// A reloaded flow dialplan for calls offered from now on.
     SetFlow(Arc<Flow>),
+    /// The call's transfer was accepted by the caller's side.
+    Transferred {
+        /// The call.
+        call: CallId,
+        /// Where it went.
+        target: String,
+    },
     /// A signalling event of an existing call.
     Signal {
         /// The call.
@@ -253,6 +263,8 @@ pub struct Shared {
     pub crm: crate::crm::Crm,
     /// The tokio runtime the requests run on.
     pub runtime: tokio::runtime::Handle,
+    /// Where calls are recorded for the store.
+    pub journal: Option<crate::journal::Journal>,
 }
 
 /// Starts `engines.len()` workers.
@@ -267,6 +279,7 @@ pub fn spawn(engines: Vec<Engine>, shared: Shared) -> std::io::Result<MediaHandl
         log_pii,
         crm,
         runtime,
+        journal,
     } = shared;
     let mut workers = Vec::new();
     let mut threads = Vec::new();
@@ -288,6 +301,7 @@ pub fn spawn(engines: Vec<Engine>, shared: Shared) -> std::io::Result<MediaHandl
             crm: crm.clone(),
             runtime: runtime.clone(),
             self_tx: tx.clone(),
+            journal: journal.clone(),
         };
         let thread = std::thread::Builder::new()
             .name(format!("kefu-media-{idx}"))
@@ -324,6 +338,7 @@ struct Worker {
     runtime: tokio::runtime::Handle,
     /// This worker's own inbox, for answers to requests.
     self_tx: Sender<ToMedia>,
+    journal: Option<crate::journal::Journal>,
 }
 
 impl Worker {
@@ -372,8 +387,17 @@ impl Worker {
                 ports,
                 record_as,
                 info,
+                sip_call_id,
             } => {
                 self.sockets.insert(call, ports);
+                self.journal(
+                    call,
+                    What::Offered {
+                        info: info.clone(),
+                        sip_call_id,
+                        flow: self.engine.flow().cloned(),
+                    },
+                );
                 if let Some(r) = &self.recorder {
                     let _ = r.send(RecordJob::Name {
                         call,
@@ -409,8 +433,12 @@ impl Worker {
                     .handle_input(Input::Command { now, call, command })
             }
             ToMedia::Reply { call, reply } => {
+                if let Reply::TransferFailed(why) = &reply {
+                    self.journal(call, What::TransferFailed(why.clone()));
+                }
                 self.engine.handle_input(Input::Reply { now, call, reply })
             }
+            ToMedia::Transferred { call, target } => self.journal(call, What::Transferred(target)),
             ToMedia::SetFlow(flow) => self.engine.set_flow(flow),
             // Handled in `run`.
             ToMedia::Stop => {}
@@ -539,16 +567,33 @@ impl Worker {
         }
     }
 
+    fn journal(&self, call: CallId, what: What) {
+        if let Some(j) = &self.journal {
+            j.record(call, what);
+        }
+    }
+
     fn on_event(&mut self, call: CallId, event: CallEvent) {
+        if self.journal.is_some() {
+            self.journal(call, What::Event(event.clone()));
+        }
         match event {
             CallEvent::Answered => {
                 self.metrics.calls_answered.fetch_add(1, Relaxed);
                 tracing::info!(call = %call, "answered");
             }
             CallEvent::Digit(d) => tracing::debug!(call = %call, digit = %d, "digit"),
-            CallEvent::Heard(text) => self.log_line(call, "caller", &text),
+            CallEvent::Heard { text, .. } => self.log_line(call, "caller", &text),
             CallEvent::Said(text) => self.log_line(call, "kefu", &text),
             CallEvent::BargeIn => tracing::info!(call = %call, "barge-in"),
+            CallEvent::Talk(t) => tracing::debug!(
+                call = %call,
+                caller_ms = t.caller_ms,
+                agent_ms = t.agent_ms,
+                overlap_ms = t.overlap_ms,
+                silence_ms = t.silence_ms,
+                "talk"
+            ),
             CallEvent::Ended(reason) => {
                 if let Some(pair) = self.sockets.remove(&call) {
                     self.pool.give(pair);
@@ -599,6 +644,11 @@ impl Worker {
     /// Performs a dialogue's request off the media thread; the answer comes
     /// back to this worker as [`ToMedia::Reply`].
     fn request(&mut self, call: CallId, request: Request) {
+        match &request {
+            Request::Http { .. } => self.journal(call, What::Request("http")),
+            Request::Llm { .. } => self.journal(call, What::Request("llm")),
+            Request::Transfer { .. } => {}
+        }
         let (crm, rt) = (self.crm.clone(), self.runtime.clone());
         let back = self.self_tx.clone();
         match request {
@@ -629,6 +679,9 @@ impl Worker {
 
     /// Puts a dialogue's note on the log (the transcript's timeline).
     fn note(&self, call: CallId, note: Note) {
+        if self.journal.is_some() {
+            self.journal(call, What::Note(note.clone()));
+        }
         match note {
             Note::Emotion(e) => tracing::info!(
                 call = %call,
@@ -650,6 +703,10 @@ impl Worker {
             ),
             Note::Tag(t) => tracing::info!(call = %call, tag = %t, "customer tag"),
             Note::Error(e) => tracing::warn!(call = %call, error = %e, "dialplan error"),
+            Note::Transfer { target, reason } => {
+                tracing::info!(call = %call, target = %target, reason = %reason, "transfer asked")
+            }
+            Note::Survey(n) => tracing::info!(call = %call, score = n, "survey answer"),
         }
     }
 

@@ -5,6 +5,7 @@
 pub mod media;
 pub mod metrics;
 pub mod ports;
+pub mod ready;
 pub mod recorder;
 #[cfg(feature = "speech")]
 pub mod speech;

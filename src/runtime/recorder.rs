@@ -17,6 +17,7 @@ use kefu_core::engine::RecordEvent;
 use kefu_core::CallId;
 
 use super::metrics::Metrics;
+use crate::journal::{Journal, What};
 
 /// Frames between header updates: 50 × 20 ms = 1 s.
 const FLUSH_EVERY: u32 = 50;
@@ -45,24 +46,31 @@ pub enum Job {
 struct Open {
     writer: hound::WavWriter<BufWriter<File>>,
     frames: u32,
+    path: PathBuf,
 }
 
 /// Starts the recorder thread; returns the sender to feed it.
-pub fn spawn(dir: PathBuf, metrics: Arc<Metrics>) -> std::io::Result<Sender<Job>> {
+/// Finalized recordings are reported to `journal`, when given.
+pub fn spawn(
+    dir: PathBuf,
+    metrics: Arc<Metrics>,
+    journal: Option<Journal>,
+) -> std::io::Result<Sender<Job>> {
     std::fs::create_dir_all(&dir)?;
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("kefu-recorder".into())
-        .spawn(move || run(dir, rx, metrics))?;
+        .spawn(move || run(dir, rx, metrics, journal))?;
     Ok(tx)
 }
 
-fn run(dir: PathBuf, rx: Receiver<Job>, metrics: Arc<Metrics>) {
+fn run(dir: PathBuf, rx: Receiver<Job>, metrics: Arc<Metrics>, journal: Option<Journal>) {
     let mut r = Recorder {
         dir,
         metrics,
         names: HashMap::new(),
         open: HashMap::new(),
+        journal,
     };
     while let Ok(job) = rx.recv() {
         match job {
@@ -87,6 +95,7 @@ struct Recorder {
     metrics: Arc<Metrics>,
     names: HashMap<CallId, String>,
     open: HashMap<CallId, Open>,
+    journal: Option<Journal>,
 }
 
 impl Recorder {
@@ -97,9 +106,16 @@ impl Recorder {
             RecordEvent::Stop => {
                 self.names.remove(&call);
                 if let Some(o) = self.open.remove(&call) {
-                    if let Err(e) = o.writer.finalize() {
-                        self.metrics.recording_errors.fetch_add(1, Relaxed);
-                        tracing::warn!(call = %call, error = %e, "cannot finalize recording");
+                    match o.writer.finalize() {
+                        Ok(()) => {
+                            if let Some(j) = &self.journal {
+                                j.record(call, What::Recorded(o.path));
+                            }
+                        }
+                        Err(e) => {
+                            self.metrics.recording_errors.fetch_add(1, Relaxed);
+                            tracing::warn!(call = %call, error = %e, "cannot finalize recording");
+                        }
                     }
                 }
             }
@@ -118,9 +134,17 @@ impl Recorder {
             bits_per_sample: 16,
             sample_format: hound::SampleFormat::Int,
         };
-        match hound::WavWriter::create(self.dir.join(&name), spec) {
+        let path = self.dir.join(&name);
+        match hound::WavWriter::create(&path, spec) {
             Ok(writer) => {
-                self.open.insert(call, Open { writer, frames: 0 });
+                self.open.insert(
+                    call,
+                    Open {
+                        writer,
+                        frames: 0,
+                        path,
+                    },
+                );
             }
             Err(e) => {
                 self.metrics.recording_errors.fetch_add(1, Relaxed);
@@ -171,7 +195,7 @@ mod tests {
     fn writes_a_playable_stereo_file_incrementally() {
         let dir = tempfile::tempdir().expect("dir");
         let m = Metrics::new(1);
-        let tx = spawn(dir.path().to_path_buf(), m).expect("spawn");
+        let tx = spawn(dir.path().to_path_buf(), m, None).expect("spawn");
         let call = CallId(3);
         tx.send(Job::Name {
             call,

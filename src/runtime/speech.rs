@@ -9,11 +9,15 @@
 //! ahead of speculative ones, and synthesis has its own thread so a long
 //! decode never delays a reply's first audio. Cancelled syntheses stop at
 //! their next clause.
+//!
+//! Observed through [`Metrics`] once [`SpeechPool::observe`] is called:
+//! queue lengths on every change, recognition time per transcript, and the
+//! time from a synthesis request to its first audio.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use kefu_core::engine::{SpeechChunk, SpeechId, TranscribeKind, UttId};
 use kefu_core::media::resample::Resampler;
@@ -21,18 +25,35 @@ use kefu_core::media::Hz;
 use kefu_core::CallId;
 
 use super::media::{MediaHandle, SpeechJob as Job, ToMedia};
+use super::metrics::Metrics;
 use crate::engines::asr::{AsrOptions, Audio, Recognizer};
 use crate::engines::tts::{Chunk, Synthesizer};
 
 /// The call rate of audio exchanged with the engine.
 const CALL_RATE: u32 = 8000;
 
+/// A job and when it was submitted.
+struct Queued {
+    job: Job,
+    at: Instant,
+}
+
 #[derive(Default)]
 struct Queues {
-    finals: VecDeque<Job>,
-    speculative: VecDeque<Job>,
-    speech: VecDeque<Job>,
+    finals: VecDeque<Queued>,
+    speculative: VecDeque<Queued>,
+    speech: VecDeque<Queued>,
     closed: bool,
+}
+
+impl Queues {
+    /// Publishes the backlog; called with the lock held, after each change.
+    fn publish(&self, metrics: &OnceLock<Arc<Metrics>>) {
+        if let Some(m) = metrics.get() {
+            let asr = self.finals.len() + self.speculative.len();
+            m.set_speech_queues(asr as u64, self.speech.len() as u64);
+        }
+    }
 }
 
 struct Shared {
@@ -42,6 +63,7 @@ struct Shared {
     cancelled: Mutex<HashSet<(CallId, SpeechId)>>,
     /// Transcriptions being decoded, with the flag that stops them.
     running: Mutex<Vec<(CallId, UttId, Arc<AtomicBool>)>>,
+    metrics: OnceLock<Arc<Metrics>>,
 }
 
 /// Handle to the pool.
@@ -87,6 +109,7 @@ impl SpeechPool {
             tts_ready: Condvar::new(),
             cancelled: Mutex::new(HashSet::new()),
             running: Mutex::new(Vec::new()),
+            metrics: OnceLock::new(),
         });
         let mut threads = Vec::new();
         let pool = SpeechPool {
@@ -136,24 +159,35 @@ impl SpeechPool {
         let Ok(mut q) = self.shared.queues.lock() else {
             return Err(job);
         };
+        let at = Instant::now();
         match job {
-            j @ Job::Transcribe {
+            job @ Job::Transcribe {
                 kind: TranscribeKind::Final,
                 ..
             } => {
-                q.finals.push_back(j);
+                q.finals.push_back(Queued { job, at });
                 self.shared.asr_ready.notify_one();
             }
-            j @ Job::Transcribe { .. } => {
-                q.speculative.push_back(j);
+            job @ Job::Transcribe { .. } => {
+                q.speculative.push_back(Queued { job, at });
                 self.shared.asr_ready.notify_one();
             }
-            j @ Job::Synthesize { .. } => {
-                q.speech.push_back(j);
+            job @ Job::Synthesize { .. } => {
+                q.speech.push_back(Queued { job, at });
                 self.shared.tts_ready.notify_one();
             }
         }
+        q.publish(&self.shared.metrics);
         Ok(())
+    }
+
+    /// Reports queue lengths and latencies to `metrics` from now on; a
+    /// second call keeps the first.
+    pub fn observe(&self, metrics: Arc<Metrics>) {
+        let _ = self.shared.metrics.set(metrics);
+        if let Ok(q) = self.shared.queues.lock() {
+            q.publish(&self.shared.metrics);
+        }
     }
 
     /// Stops a synthesis at its next clause; late chunks are not sent.
@@ -166,12 +200,13 @@ impl SpeechPool {
     /// Drops a stale transcription from the queue, or stops its decode;
     /// no answer is sent for it.
     pub fn cancel_transcription(&self, call: CallId, utt: UttId) {
-        let stale = |j: &Job| matches!(j, Job::Transcribe { call: c, utt: u, .. } if *c == call && *u == utt);
+        let stale = |q: &Queued| matches!(q.job, Job::Transcribe { call: c, utt: u, .. } if c == call && u == utt);
         if let Ok(mut q) = self.shared.queues.lock() {
             let before = q.speculative.len() + q.finals.len();
             q.speculative.retain(|j| !stale(j));
             q.finals.retain(|j| !stale(j));
             if q.speculative.len() + q.finals.len() < before {
+                q.publish(&self.shared.metrics);
                 return;
             }
         }
@@ -201,6 +236,7 @@ impl SpeechPool {
             q.finals.clear();
             q.speculative.clear();
             q.speech.clear();
+            q.publish(&self.shared.metrics);
         }
         if let Ok(running) = self.shared.running.lock() {
             for (_, _, stop) in running.iter() {
@@ -218,7 +254,7 @@ impl SpeechPool {
     }
 }
 
-fn next_job(shared: &Shared, asr: bool) -> Option<Job> {
+fn next_job(shared: &Shared, asr: bool) -> Option<Queued> {
     let mut q = shared.queues.lock().ok()?;
     loop {
         let job = if asr {
@@ -227,6 +263,7 @@ fn next_job(shared: &Shared, asr: bool) -> Option<Job> {
             q.speech.pop_front()
         };
         if job.is_some() {
+            q.publish(&shared.metrics);
             return job;
         }
         if q.closed {
@@ -242,13 +279,14 @@ fn next_job(shared: &Shared, asr: bool) -> Option<Job> {
 }
 
 fn asr_loop(shared: &Shared, asr: &dyn Recognizer, media: &MediaHandle, options: &AsrOptions) {
-    while let Some(job) = next_job(shared, true) {
+    while let Some(Queued { job, .. }) = next_job(shared, true) {
         let Job::Transcribe {
             call, utt, audio, ..
         } = job
         else {
             continue;
         };
+        let started = Instant::now();
         let stop = Arc::new(AtomicBool::new(false));
         if let Ok(mut r) = shared.running.lock() {
             r.push((call, utt, stop.clone()));
@@ -269,6 +307,9 @@ fn asr_loop(shared: &Shared, asr: &dyn Recognizer, media: &MediaHandle, options:
             continue;
         }
         if let Ok(t) = &result {
+            if let Some(m) = shared.metrics.get() {
+                m.observe_asr(started.elapsed());
+            }
             tracing::debug!(
                 %call,
                 utt = utt.0,
@@ -289,11 +330,17 @@ fn tts_loop(
     media: &MediaHandle,
     cache: Option<&super::tts_cache::TtsCache>,
 ) {
-    while let Some(job) = next_job(shared, false) {
+    while let Some(Queued { job, at }) = next_job(shared, false) {
         let Job::Synthesize { call, req, text } = job else {
             continue;
         };
+        let first_audio = || {
+            if let Some(m) = shared.metrics.get() {
+                m.observe_tts_first_audio(at.elapsed());
+            }
+        };
         if let Some(samples) = cache.and_then(|c| c.get(&text)) {
+            first_audio();
             let chunk = SpeechChunk::Audio(samples);
             media.send(call, ToMedia::Speech { call, req, chunk });
             let chunk = SpeechChunk::End;
@@ -317,6 +364,7 @@ fn tts_loop(
             }
         };
         let mut stopped = false;
+        let mut first = true;
         let result = tts.synthesize(&text, &mut |c: Chunk| {
             if is_cancelled() {
                 stopped = true;
@@ -326,6 +374,9 @@ fn tts_loop(
             resampler.process(&c.samples, &mut out);
             if cache.is_some() {
                 whole.extend_from_slice(&out);
+            }
+            if std::mem::take(&mut first) {
+                first_audio();
             }
             media.send(
                 call,

@@ -258,6 +258,7 @@ impl Uas {
                 sdp: tx.original.body.clone(),
                 local,
                 record_as: recorder::file_name(call, &sip_call_id),
+                sip_call_id: sip_call_id.clone(),
                 ports,
                 info: CallInfo {
                     caller: tx
@@ -436,6 +437,7 @@ impl Uas {
         match dialog.refer(format!("<{target}>"), None, None).await {
             Ok(Some(r)) if (200..300).contains(&u16::from(r.status_code.clone())) => {
                 tracing::info!(call = %call, "REFER accepted");
+                self.media.send(call, ToMedia::Transferred { call, target });
             }
             Ok(Some(r)) => fail(format!("REFER answered {}", r.status_code)),
             Ok(None) => fail("REFER got no answer".into()),

@@ -386,12 +386,22 @@ pub enum CallEvent {
     Answered,
     /// The caller pressed a key.
     Digit(char),
-    /// What the caller said (final transcript of an utterance).
-    Heard(String),
+    /// What the caller said (final transcript of an utterance), and when
+    /// they said it.
+    Heard {
+        /// The transcript.
+        text: String,
+        /// Start of the utterance.
+        started: Instant,
+        /// End of the utterance.
+        ended: Instant,
+    },
     /// What kefu said.
     Said(String),
     /// The caller interrupted kefu; its audio was flushed.
     BargeIn,
+    /// Who spoke how much, reported just before an answered call ends.
+    Talk(crate::quality::Talk),
     /// The call is over; the shell releases its ports and dialog.
     Ended(EndReason),
 }
@@ -524,6 +534,11 @@ impl Engine {
     /// progress keep the one they started with.
     pub fn set_flow(&mut self, flow: Arc<Flow>) {
         self.config.flow = Some(flow);
+    }
+
+    /// The flow dialplan calls offered now get, if any.
+    pub fn flow(&self) -> Option<&Arc<Flow>> {
+        self.config.flow.as_ref()
     }
 
     /// The next output; [`Output::Timeout`] when there is nothing more now.

@@ -30,6 +30,8 @@
 //! - [`call`], one call: media session, playout clock, dialogue, recording.
 //! - [`dialogue`], what the agent says and does on a call.
 //! - [`vad`], endpointing and barge-in from per-frame speech probabilities.
+//! - [`quality`], automatic quality inspection of every call: talk
+//!   figures, required and forbidden phrases, a score per dialplan rules.
 //! - [`engine`], many calls keyed by [`CallId`]; the input/output contract.
 
 pub mod call;
@@ -38,6 +40,7 @@ pub mod engine;
 pub mod media;
 pub mod nlu;
 pub mod playout;
+pub mod quality;
 pub mod rtp;
 pub mod sdp;
 pub mod vad;

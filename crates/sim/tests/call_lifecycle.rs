@@ -48,10 +48,17 @@ fn answered_call_plays_greeting_and_ends_on_remote_bye() {
     assert!(!w.phone(p).is_sending());
     // kefu does not also send BYE for a call the caller ended.
     assert!(!w.signals(call).contains(&SignalAction::Hangup));
-    assert_eq!(
-        w.events(call),
-        [CallEvent::Answered, CallEvent::Ended(EndReason::RemoteBye)]
-    );
+    let events = w.events(call);
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert_eq!(events[0], CallEvent::Answered);
+    assert_eq!(events[2], CallEvent::Ended(EndReason::RemoteBye));
+    // Just before the end: who spoke how much (the greeting played).
+    let CallEvent::Talk(talk) = &events[1] else {
+        panic!("no talk figures before the end: {events:?}");
+    };
+    assert!(talk.total_ms >= 400, "{talk:?}");
+    assert!(talk.agent_ms >= 400 && talk.agent_ms <= talk.total_ms, "{talk:?}");
+    assert_eq!(talk.caller_ms, 0, "{talk:?}");
 }
 
 #[test]

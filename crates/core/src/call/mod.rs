@@ -32,6 +32,11 @@ use crate::sdp::{self, LocalCaps, LocalMedia, Negotiated, SessionDescription};
 use media::{MediaSession, Received, FRAME};
 use voice::{Transcript, Voice, VoiceEvent};
 
+use crate::quality::TalkMeter;
+
+/// Length of one media frame, in milliseconds.
+const FRAME_MS: u32 = 20;
+
 /// Where a call is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
@@ -77,6 +82,7 @@ pub struct Call {
     agent: [i16; FRAME],
     caller: [i16; FRAME],
     voice: Option<Box<Voice>>,
+    talk: TalkMeter,
 }
 
 /// Cause of a failed offer, mapped to the SIP reply.
@@ -126,6 +132,7 @@ impl Call {
             agent: [0; FRAME],
             caller: [0; FRAME],
             voice: None,
+            talk: TalkMeter::new(),
         })
     }
 
@@ -184,6 +191,12 @@ impl Call {
             out.push_back(Output::Record {
                 call: self.id,
                 event: RecordEvent::Stop,
+            });
+        }
+        if self.phase == Phase::Active {
+            out.push_back(Output::Event {
+                call: self.id,
+                event: CallEvent::Talk(self.talk.talk()),
             });
         }
         self.phase = Phase::Ended;
@@ -286,9 +299,18 @@ impl Call {
             Transcript::Text(text) if text.trim().is_empty() => Event::NoInput,
             Transcript::Text(text) => {
                 let text = text.trim().to_string();
+                let (started, ended) = self
+                    .voice
+                    .as_ref()
+                    .and_then(|v| v.last_span())
+                    .unwrap_or((now, now));
                 out.push_back(Output::Event {
                     call: self.id,
-                    event: CallEvent::Heard(text.clone()),
+                    event: CallEvent::Heard {
+                        text: text.clone(),
+                        started,
+                        ended,
+                    },
                 });
                 Event::Heard(text)
             }
@@ -367,6 +389,9 @@ impl Call {
         if self.voice.is_some() {
             self.tick_voice(now, playing, !expecting, out);
         }
+        let caller = self.voice.as_ref().is_some_and(|v| v.caller_speaking());
+        self.talk
+            .frame(FRAME_MS, caller, playing && expecting, !expecting);
         for f in self.playout.take_finished() {
             if self.phase == Phase::Ended {
                 return;
@@ -408,7 +433,12 @@ impl Call {
                 return;
             }
             match e {
-                VoiceEvent::Dialogue(ev) => self.dispatch(ev, now, out),
+                VoiceEvent::Dialogue(ev) => {
+                    if ev == Event::BargeIn {
+                        self.talk.barge_in();
+                    }
+                    self.dispatch(ev, now, out)
+                }
                 VoiceEvent::Transcript(text) => self.deliver(Transcript::Text(text), now, out),
                 VoiceEvent::TranscriptExpired => self.deliver(Transcript::Failed, now, out),
             }

@@ -148,6 +148,10 @@ pub struct Voice {
     floor_utt: bool,
     /// The last finished utterance's audio (8 kHz), for its prosody.
     last_audio: Vec<i16>,
+    /// When the last finished utterance began and ended.
+    last_span: Option<(Instant, Instant)>,
+    /// The caller spoke in the last frame (kefu's echo excluded).
+    speaking: bool,
 }
 
 impl Voice {
@@ -175,6 +179,8 @@ impl Voice {
             held: false,
             floor_utt: false,
             last_audio: Vec::new(),
+            last_span: None,
+            speaking: false,
         })
     }
 
@@ -182,6 +188,17 @@ impl Voice {
     /// whose transcript is `text`.
     pub fn prosody(&self, text: &str) -> Option<crate::nlu::Prosody> {
         crate::nlu::Prosody::measure(&self.last_audio, 8000, text)
+    }
+
+    /// Whether the caller spoke in the last frame (kefu's own echo
+    /// excluded).
+    pub fn caller_speaking(&self) -> bool {
+        self.speaking
+    }
+
+    /// When the last finished utterance began and ended.
+    pub fn last_span(&self) -> Option<(Instant, Instant)> {
+        self.last_span
     }
 
     /// Starts the no-input timer.
@@ -305,6 +322,7 @@ impl Voice {
     ) -> Vec<VoiceEvent> {
         let mut events = Vec::new();
         self.expire(now, playout, out, &mut events);
+        self.speaking = false;
         if self.held {
             if self.barge.holding() {
                 self.barge.reset_run();
@@ -349,6 +367,7 @@ impl Voice {
         } else {
             prob
         };
+        self.speaking = prob >= 0.5;
         if !floor {
             self.floor_utt = false;
         } else if self.floor_utt && !weighed {
@@ -442,6 +461,8 @@ impl Voice {
         out: &mut VecDeque<Output>,
     ) -> Option<String> {
         self.last_audio.clone_from(&samples);
+        let len = Duration::from_millis(samples.len() as u64 / 8);
+        self.last_span = Some((end.checked_sub(len).unwrap_or(end), end));
         let spec = self.spec.take();
         let same = spec
             .as_ref()

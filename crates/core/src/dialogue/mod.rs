@@ -125,6 +125,17 @@ pub enum Note {
     Tag(String),
     /// The dialplan failed at run time.
     Error(String),
+    /// The call is about to leave the bot.
+    Transfer {
+        /// Where to (SIP URI or `queue:NAME`).
+        target: String,
+        /// Why: `emotion` (the caller is upset or angry), `asked` (the
+        /// caller asked for a person), `failures` (too many turns not
+        /// understood), `intent:NAME` or `step:NAME`.
+        reason: String,
+    },
+    /// The caller's post-call survey answer (the `csat` variable, 1 to 5).
+    Survey(u8),
 }
 
 /// What a dialogue may do to its call.

@@ -1,7 +1,7 @@
 //! A dialplan as the interpreter runs it: a graph of named steps, the
 //! intents and FAQ knowledge it understands, its variables and its global
 //! rules. Built by the shell from the operator's file (which it parses and
-//! whose lines it knows) and checked by [`super::validate`]; nothing here
+//! whose lines it knows) and checked by [`super::syntax`]; nothing here
 //! reads files.
 //!
 //! A step may speak first (`say` text with `{variables}`, or a recorded
@@ -47,6 +47,8 @@ pub struct Plan {
     pub llm: Option<LlmSettings>,
     /// Recorded prompts the plan may `play` (checked by the validator).
     pub prompts: Vec<String>,
+    /// What the quality inspection of its calls checks (`[quality]`).
+    pub quality: crate::quality::Rules,
 }
 
 impl Plan {

@@ -22,6 +22,9 @@ use super::flow::{Flow, Surroundings};
 use super::interp::{Action, Conversation};
 use super::{Ctx, Dialogue, Event, Note, Reply, Request};
 
+/// The variable a post-call survey step saves the caller's 1-5 answer in.
+pub const SURVEY_VAR: &str = "csat";
+
 /// Keys end this long after the last one (or at `#`).
 pub const KEY_PAUSE: Duration = Duration::from_secs(3);
 
@@ -42,6 +45,8 @@ pub struct PlanCall {
     after: Option<After>,
     keys: String,
     barged: bool,
+    /// The survey answer already noted.
+    survey: Option<u8>,
 }
 
 impl PlanCall {
@@ -53,6 +58,7 @@ impl PlanCall {
             after: None,
             keys: String::new(),
             barged: false,
+            survey: None,
         }
     }
 
@@ -78,11 +84,34 @@ impl PlanCall {
                 Action::Listen { .. } => self.after_speech(After::Listen, ctx),
                 Action::Http { id, request } => ctx.request(Request::Http { id, request }),
                 Action::Llm { id, request } => ctx.request(Request::Llm { id, request }),
-                Action::Transfer(target) => self.after_speech(After::Transfer(target), ctx),
+                Action::Transfer(target) => {
+                    ctx.note(Note::Transfer {
+                        target: target.clone(),
+                        reason: self.conv.transfer_reason(),
+                    });
+                    self.after_speech(After::Transfer(target), ctx)
+                }
                 Action::Hangup => self.after_speech(After::Hangup, ctx),
                 Action::Emotion(e) => ctx.note(Note::Emotion(e)),
                 Action::Tag(t) => ctx.note(Note::Tag(t)),
                 Action::Error(e) => ctx.note(Note::Error(e)),
+            }
+        }
+        self.note_survey(ctx);
+    }
+
+    /// Notes the caller's survey answer once it is set to 1..=5 (a step
+    /// that saves into `csat`), and again whenever it changes.
+    fn note_survey(&mut self, ctx: &mut dyn Ctx) {
+        let score = self
+            .conv
+            .var(SURVEY_VAR)
+            .and_then(|v| v.trim().parse::<u8>().ok())
+            .filter(|n| (1..=5).contains(n));
+        if score.is_some() && score != self.survey {
+            self.survey = score;
+            if let Some(n) = score {
+                ctx.note(Note::Survey(n));
             }
         }
     }

@@ -269,7 +269,7 @@ impl World {
         self.events(call)
             .into_iter()
             .filter_map(|e| match e {
-                CallEvent::Heard(t) => Some(t),
+                CallEvent::Heard { text, .. } => Some(text),
                 _ => None,
             })
             .collect()

@@ -133,6 +133,7 @@ impl Conversation {
 
     pub(super) fn success(&mut self) {
         self.failures = 0;
+        self.gave_up = false;
     }
 
     /// A failed turn in the ask `step`: no input, or no match.
@@ -143,6 +144,7 @@ impl Conversation {
         if nlu.max_failures > 0 && self.failures >= nlu.max_failures {
             if let Some(to) = nlu.on_failures {
                 self.failures = 0;
+                self.gave_up = true;
                 return self.run(to);
             }
         }
@@ -150,6 +152,7 @@ impl Conversation {
         if self.retries > ask.retries {
             if let Some(to) = ask.on_failure.or(nlu.on_failures) {
                 self.failures = 0;
+                self.gave_up = true;
                 return self.run(to);
             }
         }

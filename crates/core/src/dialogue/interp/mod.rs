@@ -116,6 +116,9 @@ pub struct Conversation {
     state: State,
     /// Failed turns in a row.
     failures: u32,
+    /// The last turns failed until the plan gave up on them (its
+    /// `on_failure`/`on_failures` step runs).
+    gave_up: bool,
     /// Re-prompts used in the current ask.
     retries: u32,
     turns: u32,
@@ -157,6 +160,7 @@ impl Conversation {
             emotion: Estimator::new(),
             state: State::Idle,
             failures: 0,
+            gave_up: false,
             retries: 0,
             turns: 0,
             intents_seen: BTreeMap::new(),
@@ -213,6 +217,27 @@ impl Conversation {
     /// What was made of the last caller input.
     pub fn turn(&self) -> &Turn {
         &self.turn
+    }
+
+    /// Why the call is being transferred now, for the record: `emotion`
+    /// when the caller is upset or angry, `asked` when they asked for a
+    /// person, `failures` after turns not understood, else the intent or
+    /// the step that led there.
+    pub fn transfer_reason(&self) -> String {
+        if self.emotion.current().level >= crate::dialogue::emotion::Level::Upset {
+            return "emotion".into();
+        }
+        if self.intents_seen.contains_key("human_agent") {
+            return "asked".into();
+        }
+        if self.gave_up {
+            return "failures".into();
+        }
+        match (&self.last_intent, self.step_name()) {
+            (Some(i), _) => format!("intent:{i}"),
+            (None, Some(s)) => format!("step:{s}"),
+            (None, None) => "step".into(),
+        }
     }
 
     /// The emotion estimate now.

@@ -329,6 +329,8 @@ pub(super) fn plan(
         .iter()
         .map(|(n, s)| step(&mut b, n, s, prompts))
         .collect();
+    let (quality, problems) = crate::quality::table::rules(raw.quality.as_ref(), src);
+    b.problems.extend(problems);
     if !b.problems.is_empty() {
         return Err(b.problems);
     }
@@ -345,6 +347,7 @@ pub(super) fn plan(
         profile,
         llm,
         prompts: prompts.to_vec(),
+        quality,
     })
 }
 

@@ -1,5 +1,6 @@
 //! Checks of the whole graph, once every step is built: steps no call can
-//! reach, FAQ use without FAQ entries, variables in FAQ answers.
+//! reach, FAQ use without FAQ entries, variables in FAQ answers, quality
+//! overrides for queues no transfer names.
 //!
 //! A step is reachable from `start`, from an intent's global `goto`, from a
 //! global rule and from the plan's `on_failures`, through every edge a step
@@ -59,6 +60,19 @@ pub(super) fn check(raw: &RawPlan, plan: &Plan, src: Source<'_>) -> Vec<Diagnost
             }
         }
     }
+    let targets: Vec<&str> = plan
+        .steps
+        .iter()
+        .filter_map(|s| match &s.action {
+            Action::Transfer(t) => Some(t.target.source()),
+            _ => None,
+        })
+        .collect();
+    problems.extend(crate::quality::table::unknown_queues(
+        raw.quality.as_ref(),
+        &targets,
+        src,
+    ));
     problems
 }
 

@@ -40,6 +40,8 @@ pub struct RawPlan {
     pub rules: Vec<Spanned<RawRule>>,
     #[serde(default)]
     pub steps: BTreeMap<Spanned<String>, Spanned<RawStep>>,
+    /// `[quality]`: its shape and checks live with the rules it makes.
+    pub quality: Option<crate::quality::table::RawQuality>,
 }
 
 #[derive(Debug, Default, Deserialize)]

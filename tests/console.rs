@@ -1,0 +1,224 @@
+//! The web console in a real headless Chromium against the real `kefu
+//! serve`: a SQLite database seeded with a realistic week of calls (English
+//! and Chinese transcripts, transfers, surveys, QA findings, queues,
+//! agents, a campaign, a recording), an admin API key, then each page
+//! loaded twice — its rendered DOM checked (charts with data points, the
+//! calls listed, the Chinese transcript) and a screenshot decoded to check
+//! that the charts' colours really cover the page. A wrong key lands on the
+//! sign-in form. Screenshots stay under `target/console-shots/`.
+//!
+//! Needs `/usr/bin/chromium` (CI: `apt-get install -y chromium`); without
+//! it the test says so and does nothing.
+
+#[path = "console/browser.rs"]
+mod browser;
+#[path = "console/dataset.rs"]
+mod dataset;
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use browser::{chart_points, dump_dom, screenshot, shots_dir, CHROMIUM};
+use dataset::{caller_of, seed, ZH_TEXT};
+use kefu::storage::sqlite::SqliteStore;
+use kefu::storage::{Role, Store};
+use sha2::{Digest, Sha256};
+
+const SECRET: &str = "kefu_console_test_0123456789abcdef";
+const REPORTS: [&str; 9] = [
+    "calls",
+    "containment",
+    "transfers",
+    "queues",
+    "agents",
+    "complaints",
+    "csat",
+    "campaigns",
+    "quality",
+];
+
+/// The real `kefu serve` on loopback, killed on drop.
+struct Kefu {
+    child: Child,
+    http: SocketAddr,
+}
+
+impl Drop for Kefu {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_kefu(data: &Path) -> Kefu {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kefu"))
+        .args([
+            "serve",
+            "--dialplan",
+            "default",
+            "--sip-listen",
+            "127.0.0.1:0",
+            "--http-listen",
+            "127.0.0.1:0",
+        ])
+        .args(["--rtp-ports", "44600-44700", "--data-dir"])
+        .arg(data)
+        .env("KEFU_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn kefu");
+    let out = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("kefu ready ").nth(1) {
+                let _ = tx.send(rest.to_string());
+            }
+        }
+    });
+    let ready = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("kefu printed no ready line");
+    let http = ready
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("http="))
+        .and_then(|v| {
+            v.trim_matches(|c: char| !c.is_ascii_digit() && c != '.' && c != ':')
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no http= in the ready line: {ready}"));
+    Kefu { child, http }
+}
+
+// ---------------------------------------------------------------- chromium
+#[test]
+fn console_pages_render_in_chromium() {
+    if !Path::new(CHROMIUM).exists() {
+        eprintln!("SKIPPED console_pages_render_in_chromium: {CHROMIUM} is missing (install it with `apt-get install -y chromium`); the console was not tested");
+        return;
+    }
+    let data = tempfile::tempdir().expect("data dir");
+    let now = kefu::storage::now_millis();
+    let seeded = {
+        let store = SqliteStore::open(&data.path().join("kefu.db")).expect("open the store");
+        let seeded = seed(&store, data.path(), now);
+        let hash = hex::encode(Sha256::digest(SECRET.as_bytes()));
+        store
+            .create_api_key("console test", Role::Admin, &hash, now)
+            .expect("api key");
+        seeded
+    };
+    let kefu = start_kefu(data.path());
+    let base = format!("http://{}/console/", kefu.http);
+    let shots = shots_dir();
+    let page = |route: &str| {
+        format!(
+            "{base}#{route}{}key={SECRET}",
+            if route.contains('?') {
+                "&"
+            } else if route.is_empty() {
+                ""
+            } else {
+                "?"
+            }
+        )
+    };
+
+    // A wrong key: the sign-in form, with the reason.
+    let dom = dump_dom(&format!("{base}#key=kefu_wrong"));
+    assert!(
+        dom.contains("id=\"sign-in\""),
+        "no sign-in form for a wrong key:\n{dom}"
+    );
+    assert!(
+        dom.contains("not accepted"),
+        "no message about the refused key:\n{dom}"
+    );
+    assert!(
+        chart_points(&dom).is_empty(),
+        "charts shown to a refused key"
+    );
+
+    // The dashboard: today's calls per hour and transfer reasons, drawn.
+    let dom = dump_dom(&page(""));
+    let points = chart_points(&dom);
+    assert!(
+        points.len() >= 2 && points.iter().all(|p| *p > 0),
+        "dashboard charts without data: {points:?}\n{dom}"
+    );
+    assert!(
+        dom.contains("Recent calls") && dom.contains(&caller_of(0)),
+        "recent calls missing:\n{dom}"
+    );
+    let shot = screenshot(&page(""), &shots.join("dashboard.png"));
+    assert_eq!((shot.width, shot.height), (1280, 1000));
+    let coloured = shot.chart_pixels();
+    assert!(
+        coloured > 1500,
+        "the dashboard's charts cover only {coloured} pixels"
+    );
+
+    // Every report: a chart with points, and the colours on screen.
+    for name in REPORTS {
+        let url = page(&format!("/reports/{name}"));
+        let dom = dump_dom(&url);
+        let points = chart_points(&dom);
+        assert!(
+            points.len() == 1 && points[0] > 0,
+            "report {name}: chart points {points:?}\n{dom}"
+        );
+        let shot = screenshot(&url, &shots.join(format!("report-{name}.png")));
+        let coloured = shot.chart_pixels();
+        assert!(
+            coloured > 300,
+            "report {name}: its chart covers only {coloured} pixels"
+        );
+    }
+
+    // The calls page lists the newest page of calls; a Chinese text search
+    // lists exactly the calls that said it.
+    let dom = dump_dom(&page("/calls"));
+    assert_eq!(
+        dom.matches("class=\"call-link\"").count(),
+        25,
+        "calls page:\n{dom}"
+    );
+    assert!(
+        dom.contains(&caller_of(0)) && dom.contains(&caller_of(5)),
+        "seeded callers missing:\n{dom}"
+    );
+    let dom = dump_dom(&page(&format!("/calls?text={ZH_TEXT}")));
+    assert_eq!(
+        dom.matches("class=\"call-link\"").count(),
+        seeded.zh_text_calls,
+        "text search:\n{dom}"
+    );
+
+    // A call: its Chinese transcript, QA finding and recording player.
+    let url = page(&format!("/calls/{}", seeded.zh_call));
+    let dom = dump_dom(&url);
+    assert!(
+        dom.contains(ZH_TEXT) && dom.contains("非常抱歉，您的包裹正在派送中"),
+        "transcript missing:\n{dom}"
+    );
+    assert!(
+        dom.contains("from-caller") && dom.contains("from-bot"),
+        "speakers not shown:\n{dom}"
+    );
+    assert!(
+        dom.contains("silence") && dom.contains("complaint:delivery"),
+        "QA flag or tag missing:\n{dom}"
+    );
+    assert!(
+        dom.contains("id=\"recording-player\"") && dom.contains("src=\"blob:"),
+        "recording not loaded:\n{dom}"
+    );
+    screenshot(&url, &shots.join("call.png"));
+    drop(kefu);
+}
