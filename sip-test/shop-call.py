@@ -24,6 +24,10 @@ per check: `RESULT PASS|FAIL name detail`; exit 0 when every check passed, 1 oth
 """
 
 import argparse
+import hashlib
+import hmac
+import json
+import urllib.request
 import os
 import re
 import sys
@@ -313,16 +317,24 @@ def open_call(a, c, prefix):
 
 
 def goodbye_turn(a, c, clips, prefix):
-    """The caller says goodbye: kefu's goodbye, spoken to the end, then its BYE."""
-    r = c.say(clips["bye"], "goodbye", r"goodbye", timeout=a.turn_timeout)
+    """The caller says goodbye: kefu asks for a 1-5 rating (the survey), the caller says "five";
+    kefu thanks them and says goodbye, spoken to the end, then its BYE."""
+    r0 = c.say(clips["bye"], "goodbye", r"rate this call", timeout=a.turn_timeout)
+    if r0.get("intent") != "goodbye" or "line" not in r0:
+        heard = f'heard "{r0.get("heard")}", intent={r0.get("intent")}' if "heard" in r0 else "no caller transcript"
+        result(False, f"{prefix}_survey_asked", f"{heard}; no survey question")
+        not_reached([f"{prefix}_goodbye_hangup"], "no survey question")
+        return
+    result(True, f"{prefix}_survey_asked", f'kefu: "{short(r0["line"], 80)}"')
+    r = c.say(clips["five"], "five", r"goodbye", timeout=a.turn_timeout)
     eos = r.get("eos")
     if eos is not None:
         c.call.bye_received.wait(max(0.0, eos + a.bye_timeout - time.monotonic()))
     bye_at = next((t for t, m in c.requests if m == "BYE"), None)
-    if r.get("intent") != "goodbye" or "line" not in r or bye_at is None or eos is None:
+    if "line" not in r or bye_at is None or eos is None:
         why = []
         if "heard" in r:
-            why.append(f'heard "{r["heard"]}", intent={r.get("intent")} step={r.get("step")}')
+            why.append(f'heard "{r["heard"]}", step={r.get("step")}')
         else:
             why.append("no caller transcript")
         if "line" not in r:
@@ -332,8 +344,17 @@ def goodbye_turn(a, c, clips, prefix):
         result(False, f"{prefix}_goodbye_hangup", "; ".join(why))
         return
     loud = [t for t, v in c.call.rtp.received() if v > a.reply_rms and eos < t <= bye_at]
-    spoke = loud[-1] - loud[0] + PTIME if loud else 0.0
-    detail = (f"BYE {bye_at - eos:.1f} s after the caller's end of speech, {bye_at - loud[-1]:.2f} s after"
+    last = loud[-1] if loud else None
+    # the goodbye sentence is the last thing kefu says: measure its audio back from the BYE
+    spoke = 0.0
+    if loud:
+        start = loud[-1]
+        for t in reversed(loud):
+            if start - t > 0.7:
+                break
+            start = t
+        spoke = loud[-1] - start + PTIME
+    detail = (f"BYE {bye_at - eos:.1f} s after the caller's end of speech, {bye_at - last:.2f} s after"
               f" kefu's last speech; goodbye spoken {spoke:.1f} s (kefu say: {a.goodbye_secs:.1f} s)"
               if loud else "no goodbye audio before the BYE")
     ok = bool(loud) and spoke >= a.goodbye_secs - 0.5
@@ -413,6 +434,100 @@ def case_main(a, clips):
     goodbye_turn(a, c, clips, "main")
     c.finish()
     check_waited(c, "main")
+    if a.api:
+        check_records(a, c, "main")
+
+
+OPENED_RE = re.compile(r"call record opened.*\bcall=(\d+).*\bid=(\w+)")
+
+
+def api_get(a, path):
+    req = urllib.request.Request(a.api + path, headers={"Authorization": f"Bearer {a.key}"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def check_records(a, c, prefix):
+    """The call as kefu recorded it (REST API), and the webhooks it sent."""
+    cid = c.kefu.call_id() if c.kefu else None
+    rid = None
+    for line in voicecall._log_lines(a.kefu_log):
+        m = OPENED_RE.search(line)
+        if m and cid is not None and int(m.group(1)) == cid:
+            rid = m.group(2)
+    if rid is None:
+        result(False, f"{prefix}_record", f"no 'call record opened' line for kefu call {cid}")
+        return
+    d, end = {}, time.monotonic() + 10
+    while time.monotonic() < end:  # the recording and QA land just after the end
+        try:
+            d = api_get(a, f"/api/calls/{rid}")
+        except Exception as e:  # noqa: BLE001
+            d = {"error": str(e)}
+        if d.get("qa") and d.get("recording"):
+            break
+        time.sleep(0.3)
+    caller = [l["text"] for l in d.get("lines", []) if l.get("speaker") == "caller"]
+    bot = [l["text"] for l in d.get("lines", []) if l.get("speaker") == "bot"]
+    problems = []
+    if d.get("outcome") != "resolved":
+        problems.append(f"outcome {d.get('outcome')} (want resolved: kefu hung up)")
+    if d.get("csat") != 5:
+        problems.append(f"csat {d.get('csat')} (want 5)")
+    if not any("order" in t.lower() for t in caller):
+        problems.append(f"caller lines {caller}")
+    if not bot or "thanks for calling" not in bot[0].lower():
+        problems.append(f"first bot line {bot[:1]}")
+    for i in ("order_status", "goodbye"):
+        if i not in (d.get("intents") or []):
+            problems.append(f"intent {i} missing from {d.get('intents')}")
+    if not d.get("qa") or d["qa"].get("score") is None:
+        problems.append("no QA result")
+    if not d.get("recording"):
+        problems.append("no recording")
+    kinds = {e.get("kind") for e in d.get("events", [])}
+    if "understood" not in kinds or "emotion" not in kinds:
+        problems.append(f"events {sorted(kinds)}")
+    result(not problems, f"{prefix}_record",
+           "; ".join(problems) if problems else
+           f"call {rid}: {len(caller)} caller + {len(bot)} bot lines, intents {d.get('intents')}, csat 5, "
+           f"QA {d['qa']['score']:.0f} flags {[f['code'] for f in d['qa']['auto']['flags']]}, "
+           f"recording {d['recording']['duration_ms'] / 1000:.1f} s")
+    if a.hooks:
+        check_hooks(a, rid, prefix)
+
+
+def check_hooks(a, rid, prefix):
+    """call.started, call.ended and qa.result reached the webhook receiver, signed."""
+    want = {"call.started", "call.ended", "qa.result"}
+    got, bad, end = {}, [], time.monotonic() + 15
+    while time.monotonic() < end:
+        got, bad = {}, []
+        try:
+            lines = open(a.hooks, encoding="utf-8").read().splitlines()
+        except OSError:
+            lines = []
+        for line in lines:
+            h = json.loads(line)
+            body = h["body"].encode()
+            sig = dict(p.split("=", 1) for p in h["headers"].get("kefu-signature", "").split(","))
+            mac = hmac.new(a.hook_secret.encode(), f"{sig.get('t')}.".encode() + body, hashlib.sha256).hexdigest()
+            ev = json.loads(body)
+            if ev.get("data", {}).get("call_id") != rid:
+                continue
+            if not hmac.compare_digest(mac, sig.get("v1", "")):
+                bad.append(ev.get("type"))
+            if h["headers"].get("idempotency-key") != ev.get("id"):
+                bad.append(f"{ev.get('type')} key")
+            got[ev.get("type")] = ev
+        if want <= set(got):
+            break
+        time.sleep(0.3)
+    ended = got.get("call.ended", {}).get("data", {})
+    ok = want <= set(got) and not bad and ended.get("outcome") == "resolved" and ended.get("csat") == 5
+    result(ok, f"{prefix}_webhooks",
+           f"received {sorted(got)} for call {rid}" + (f"; bad signatures/keys {bad}" if bad else "")
+           + f"; call.ended outcome={ended.get('outcome')} csat={ended.get('csat')}")
 
 
 def case_crm_fail(a, clips, prefix, how):
@@ -500,11 +615,15 @@ def main():
     ap.add_argument("--max-reply", type=float, default=60.0, help="longest reply waited for (60 s)")
     ap.add_argument("--bye-timeout", type=float, default=20.0,
                     help="the caller's goodbye to kefu's BYE (20 s)")
+    ap.add_argument("--api", help="kefu's HTTP address (http://HOST:PORT): check the call's record")
+    ap.add_argument("--key", help="API key for --api")
+    ap.add_argument("--hooks", help="the webhook receiver's log (one JSON object per request)")
+    ap.add_argument("--hook-secret", default="", help="the webhook signing secret")
     a = ap.parse_args()
     host, _, port = a.server.rpartition(":")
     a.server_addr = (host, int(port))
     a.goodbye_secs = speech_span(a.goodbye_ref, a.reply_rms) if a.goodbye_ref else 0.0
-    clips = {n: Clip(os.path.join(a.clips, f"{n}.wav")) for n in ("where", "digits", "person", "bye")}
+    clips = {n: Clip(os.path.join(a.clips, f"{n}.wav")) for n in ("where", "digits", "person", "bye", "five")}
     if a.case == "main":
         case_main(a, clips)
     elif a.case == "crm_slow":

@@ -15,8 +15,11 @@
 #             number; "one two three four five six seven eight" -> the CRM gets
 #             GET /orders/12345678, kefu says the order is on its way (UPS, Tuesday);
 #             "I want to talk to a person" -> no colleague exists: kefu says they are busy and
-#             keeps the caller (no transfer, no BYE); "goodbye" -> kefu's goodbye spoken to the
-#             end, then kefu's BYE.
+#             keeps the caller (no transfer, no BYE); "goodbye" -> kefu asks for a 1-5 rating;
+#             "five" -> kefu's thanks and goodbye spoken to the end, then kefu's BYE. The call's
+#             record is then read back through the REST API (transcript, intents, outcome
+#             resolved, CSAT 5, QA, recording) and the webhook receiver must have got signed
+#             call.started, call.ended and qa.result events for it.
 #   crm_slow  the CRM answers after 10 s (longer than the step's 2 s timeout x 2 attempts): the
 #             apology ("our order system isn't responding"), two attempts, the call goes on.
 #   crm_down  the CRM stopped (connection refused): the apology, the call goes on.
@@ -41,9 +44,11 @@ stop_crm() {
   wait "$CRM_PID" 2>/dev/null
   CRM_PID=
 }
+HOOKS_PID=
 cleanup() {
   stop_kefu
   stop_crm
+  [ -n "$HOOKS_PID" ] && { kill "$HOOKS_PID" 2>/dev/null; wait "$HOOKS_PID" 2>/dev/null; }
   if [ "$FAIL_COUNT" -eq 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$WORK" "${KEFU_DATA:-}"
   else echo "logs kept: $WORK (crm.log, plan/, clips/) ${KEFU_DATA:-} (kefu.log)"; fi
 }
@@ -128,17 +133,60 @@ print(text)
 EOF
 ) || die "no steps.bye.say in shop.toml"
 printf '%s\t%s\n' where "Where is my order?" digits "one two three four five six seven eight" \
-  person "I want to talk to a person." bye "Goodbye." >"$WORK/lines.tsv"
+  person "I want to talk to a person." bye "Goodbye." five "Five." >"$WORK/lines.tsv"
 ( cd "$REPO_ROOT" &&
   "$KEFU_BIN" say --voice "$CALLER_VOICE" --batch "$WORK/lines.tsv" --out-dir "$WORK/tts" >"$WORK/say.log" 2>&1 &&
   "$KEFU_BIN" say --rate 8000 -o "$WORK/goodbye-ref.wav" "$goodbye" >>"$WORK/say.log" 2>&1 ) ||
   { cat "$WORK/say.log" >&2; die "kefu say failed"; }
 mkdir -p "$WORK/clips"
-for n in where digits person bye; do
+for n in where digits person bye five; do
   sox -V1 "$WORK/tts/$n.wav" -r 8000 -c 1 -e u-law -b 8 "$WORK/clips/$n.wav" pad 0.3 0.3 || die "sox failed on $n.wav"
 done
 
-KEFU_DIALPLAN="$WORK/plan/shop.toml" start_kefu --log-pii || { fail kefu_start; summary; exit 1; }
+# ---- a webhook receiver: every request as one JSON line (headers, body) in hooks.jsonl
+cat >"$WORK/hooks.py" <<'EOF'
+import http.server, json, os, sys
+work = sys.argv[1]
+
+class Hooks(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        with open(os.path.join(work, "hooks.jsonl"), "a") as f:
+            f.write(json.dumps({"headers": {k.lower(): v for k, v in self.headers.items()},
+                                "body": body.decode("utf-8", "replace")}) + "\n")
+        self.send_response(204)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hooks)
+srv.daemon_threads = True
+with open(os.path.join(work, "hooks.port.tmp"), "w") as f:
+    f.write(str(srv.server_address[1]))
+os.rename(os.path.join(work, "hooks.port.tmp"), os.path.join(work, "hooks.port"))
+srv.serve_forever()
+EOF
+python3 "$WORK/hooks.py" "$WORK" 2>"$WORK/hooks.err" &
+HOOKS_PID=$!
+for _ in $(seq 50); do [ -s "$WORK/hooks.port" ] && break; sleep 0.1; done
+[ -s "$WORK/hooks.port" ] || { cat "$WORK/hooks.err" >&2; die "the webhook receiver did not start"; }
+HOOK_SECRET="shop-call-test-secret-0123456789"
+cat >"$WORK/kefu.toml" <<EOF
+[[webhooks]]
+name = "test"
+url = "http://127.0.0.1:$(cat "$WORK/hooks.port")/hooks"
+secret = "$HOOK_SECRET"
+
+[webhook_retry]
+first_ms = 200
+max_secs = 2
+EOF
+
+KEFU_DIALPLAN="$WORK/plan/shop.toml" start_kefu --log-pii --config "$WORK/kefu.toml" || { fail kefu_start; summary; exit 1; }
 
 # run_case CASE: shop-call.py's RESULT lines become pass/fail lines
 run_case() {
@@ -152,7 +200,9 @@ run_case() {
     esac
   done < <(timeout 240 python3 "$SIPTEST_DIR/shop-call.py" --case "$1" --server "127.0.0.1:$KEFU_SIP_PORT" \
              --kefu-log "$KEFU_LOG" --crm-log "$WORK/crm.log" --clips "$WORK/clips" \
-             --goodbye-ref "$WORK/goodbye-ref.wav" "${VIP_ARG[@]}" "${@:2}" 2>&1; echo "EXIT $?")
+             --goodbye-ref "$WORK/goodbye-ref.wav" "${VIP_ARG[@]}" \
+             --api "http://127.0.0.1:$KEFU_HTTP_PORT" --key "$(cat "$KEFU_DATA/admin-api-key")" \
+             --hooks "$WORK/hooks.jsonl" --hook-secret "$HOOK_SECRET" "${@:2}" 2>&1; echo "EXIT $?")
   # a crash or a timeout of shop-call.py is a failure of its own
   if [ "${rc:-none}" != 0 ] && [ "${rc:-none}" != 1 ]; then fail "${1}_script" "shop-call.py exit ${rc:-none}"; fi
 }

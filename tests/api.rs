@@ -4,7 +4,7 @@
 //! the quality report, dispositions, agents and queues, campaign contacts,
 //! dialplan checks and uploads, every report, and the first admin key.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use kefu::api::{self, ApiState};
@@ -48,38 +48,43 @@ impl Reply {
         String::from_utf8_lossy(&self.body).into_owned()
     }
     fn header(&self, name: &str) -> String {
-        let v = self.headers.get(name).map(|v| v.to_str().unwrap());
+        let v = self
+            .headers
+            .get(name)
+            .map(|v| v.to_str().expect("test fixture"));
         v.unwrap_or_default().to_string()
     }
     /// The `error` of a JSON error reply.
     fn error(&self) -> String {
         let v = self.json();
         assert_eq!(v["status"].as_u64(), Some(u64::from(self.status)), "{v}");
-        v["error"].as_str().unwrap().to_string()
+        v["error"].as_str().expect("test fixture").to_string()
     }
 }
 
 impl Server {
     async fn start() -> Server {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("test fixture");
         let data = dir.path().join("data");
-        let store = Arc::new(SqliteStore::open(&dir.path().join("kefu.db")).unwrap());
+        let store = Arc::new(SqliteStore::open(&dir.path().join("kefu.db")).expect("test fixture"));
         let plans = dir.path().join("plans");
-        std::fs::create_dir_all(&plans).unwrap();
+        std::fs::create_dir_all(&plans).expect("test fixture");
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("dialplans");
         for f in ["shop.toml", "shop.faq.toml"] {
-            std::fs::copy(root.join(f), plans.join(f)).unwrap();
+            std::fs::copy(root.join(f), plans.join(f)).expect("test fixture");
         }
         let main = plans.join("shop.toml");
-        let loaded = kefu::dialplan::flow::load(&main).unwrap();
+        let loaded = kefu::dialplan::flow::load(&main).expect("test fixture");
         let status = kefu::dialplan::watch::Status::new(&loaded);
         let status = Arc::new(std::sync::RwLock::new(status));
-        let path = api::ensure_admin_key(store.as_ref(), &data).unwrap();
-        let admin = std::fs::read_to_string(path.unwrap()).unwrap();
+        let path = api::ensure_admin_key(store.as_ref(), &data).expect("test fixture");
+        let admin = std::fs::read_to_string(path.expect("test fixture")).expect("test fixture");
         seed(store.as_ref(), &data);
         let state = ApiState::new(store.clone(), Metrics::new(2), data).with_dialplan(status, main);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("test fixture");
+        let addr = listener.local_addr().expect("test fixture");
         tokio::spawn(async move { axum::serve(listener, api::app(state)).await });
         Server {
             base: format!("http://{addr}"),
@@ -93,8 +98,8 @@ impl Server {
     /// `route` is `"METHOD /path"`; `key` none when empty; the reply's
     /// status must be `want`.
     async fn req(&self, want: u16, route: &str, key: &str, body: B<'_>) -> Reply {
-        let (method, path) = route.split_once(' ').unwrap();
-        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let (method, path) = route.split_once(' ').expect("test fixture");
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("test fixture");
         let mut req = self.http.request(method, format!("{}{path}", self.base));
         if !key.is_empty() {
             req = req.bearer_auth(key);
@@ -107,11 +112,11 @@ impl Server {
             B::Csv(t) => req.header("content-type", "text/csv").body(t.to_string()),
             B::Text(t) => req.header("content-type", "text/plain").body(t.to_string()),
         };
-        let res = req.send().await.unwrap();
+        let res = req.send().await.expect("test fixture");
         let reply = Reply {
             status: res.status().as_u16(),
             headers: res.headers().clone(),
-            body: res.bytes().await.unwrap().to_vec(),
+            body: res.bytes().await.expect("test fixture").to_vec(),
         };
         assert_eq!(reply.status, want, "{route}: {}", reply.text());
         reply
@@ -146,7 +151,7 @@ impl Server {
     async fn key(&self, role: &str) -> String {
         let body = B::Json(json!({"name": role, "role": role}));
         let r = self.adm(201, "POST /api/keys", body).await.json();
-        r["secret"].as_str().unwrap().to_string()
+        r["secret"].as_str().expect("test fixture").to_string()
     }
 }
 
@@ -197,19 +202,19 @@ fn write(call: &str, what: &str, v: &str, at: Millis) -> Write {
 
 /// A one-second 8 kHz WAV at `path`; its size.
 fn wav(path: &Path) -> i64 {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::create_dir_all(path.parent().expect("test fixture")).expect("test fixture");
     let spec = hound::WavSpec {
         channels: 1,
         sample_rate: 8000,
         bits_per_sample: 16,
         sample_format: hound::SampleFormat::Int,
     };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    let mut w = hound::WavWriter::create(path, spec).expect("test fixture");
     for i in 0..8000 {
-        w.write_sample((i % 200) as i16 * 50).unwrap();
+        w.write_sample((i % 200) as i16 * 50).expect("test fixture");
     }
-    w.finalize().unwrap();
-    std::fs::metadata(path).unwrap().len() as i64
+    w.finalize().expect("test fixture");
+    std::fs::metadata(path).expect("test fixture").len() as i64
 }
 
 /// Three calls, newest first: c3 (missed), b2 (Chinese, angry,
@@ -251,13 +256,16 @@ fn seed(store: &dyn Store, data: &Path) {
         ],
     ];
     for batch in batches {
-        store.apply(&batch).unwrap();
+        store.apply(&batch).expect("test fixture");
     }
 }
 
 fn ids(v: &Value) -> Vec<&str> {
-    let calls = v["calls"].as_array().unwrap();
-    calls.iter().map(|c| c["id"].as_str().unwrap()).collect()
+    let calls = v["calls"].as_array().expect("test fixture");
+    calls
+        .iter()
+        .map(|c| c["id"].as_str().expect("test fixture"))
+        .collect()
 }
 
 #[tokio::test]

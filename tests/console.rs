@@ -114,8 +114,8 @@ fn console_pages_render_in_chromium() {
             .expect("api key");
         seeded
     };
-    let kefu = start_kefu(data.path());
-    let base = format!("http://{}/console/", kefu.http);
+    let http = in_process(data.path());
+    let base = format!("http://{}/console/", http);
     let shots = shots_dir();
     let page = |route: &str| {
         format!(
@@ -220,5 +220,19 @@ fn console_pages_render_in_chromium() {
         "recording not loaded:\n{dom}"
     );
     screenshot(&url, &shots.join("call.png"));
-    drop(kefu);
+}
+
+fn in_process(data: &Path) -> SocketAddr {
+    let store = SqliteStore::open(&data.join("kefu.db")).expect("store");
+    let state = kefu::api::ApiState::new(std::sync::Arc::new(store), kefu::runtime::metrics::Metrics::new(1), data.to_path_buf());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().expect("rt");
+        rt.block_on(async move {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            tx.send(l.local_addr().expect("addr")).expect("send");
+            axum::serve(l, kefu::api::app(state)).await.expect("serve");
+        });
+    });
+    rx.recv().expect("addr")
 }

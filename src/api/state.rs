@@ -57,16 +57,11 @@ impl WebhookStatus for OutboxStatus {
     }
 }
 
-/// Readiness of the process: whether it takes calls, and why not.
-pub trait ReadyCheck: Send + Sync + std::fmt::Debug {
+/// Readiness of the process: whether it takes calls, and why not
+/// (`runtime::ready::Readiness` implements it).
+pub trait Readiness: Send + Sync + std::fmt::Debug {
     /// `(ready, the body of /readyz)`.
-    fn ready(&self) -> (bool, serde_json::Value);
-}
-
-impl ReadyCheck for crate::runtime::ready::Readiness {
-    fn ready(&self) -> (bool, serde_json::Value) {
-        self.check()
-    }
+    fn check(&self) -> (bool, serde_json::Value);
 }
 
 /// The handlers' shared state.
@@ -86,7 +81,7 @@ pub struct ApiState {
     pub webhooks: Option<Arc<dyn WebhookStatus>>,
     /// The process's readiness (`serve` sets it); without it `/readyz`
     /// checks the store and the dialplan itself.
-    pub readiness: Option<Arc<dyn ReadyCheck>>,
+    pub readiness: Option<Arc<dyn Readiness>>,
     /// When the process started (for uptime).
     pub started: Instant,
 }
@@ -120,7 +115,7 @@ impl ApiState {
     }
 
     /// The same state with a readiness check.
-    pub fn with_readiness(mut self, readiness: Arc<dyn ReadyCheck>) -> ApiState {
+    pub fn with_readiness(mut self, readiness: Arc<dyn Readiness>) -> ApiState {
         self.readiness = Some(readiness);
         self
     }

@@ -22,7 +22,7 @@ pub async fn readyz(State(state): State<ApiState>) -> Response {
     let store = state.db(|s| s.outbox_head()).await.err();
     let (ready, body) = match state.readiness.clone() {
         Some(r) => {
-            let checked = tokio::task::spawn_blocking(move || r.ready()).await;
+            let checked = tokio::task::spawn_blocking(move || r.check()).await;
             let (ok, mut body) = checked.unwrap_or_else(|_| (false, serde_json::json!({})));
             if let Some(e) = &store {
                 body["store_error"] = serde_json::json!(e.message);
