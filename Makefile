@@ -49,6 +49,7 @@ speech:
 	bash sip-test/speech-call.sh
 	bash sip-test/barge-in.sh
 	bash sip-test/shop-call.sh
+	bash sip-test/crash.sh
 
 ## Benchmarks (figures go to BENCHMARKS.md): criterion, then SIPp load.
 bench: release

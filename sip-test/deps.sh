@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the system packages kefu's end-to-end tests use, only when missing:
-# SIPp (sip-tester), baresip, sox, espeak-ng, iproute2 (ip), curl, real recorded speech
+# SIPp (sip-tester), baresip, sox, espeak-ng, iproute2 (ip), curl, Chromium, real recorded speech
 # (pocketsphinx-testdata: the VAD, ASR and voice benchmarks' recordings); and what
 # `--features opus` links against: libopus through pkg-config (libopus-dev); and the C/C++
 # toolchain the `speech` feature builds whisper.cpp with.
@@ -14,6 +14,8 @@ have espeak-ng || need+=(espeak-ng)
 have ip || need+=(iproute2)
 have curl || need+=(curl)
 have unshare || need+=(util-linux)
+# The web console's test renders its pages in headless Chromium.
+[ -x /usr/bin/chromium ] || need+=(chromium)
 [ -f /usr/share/pocketsphinx/test/data/goforward.raw ] || need+=(pocketsphinx-testdata)
 pkg-config --exists opus 2>/dev/null || need+=(libopus-dev pkg-config)
 # The `speech` feature builds whisper.cpp (whisper-rs): cmake, a C++ compiler, libclang.

@@ -21,9 +21,9 @@ pub mod cli;
 pub mod config;
 pub mod crm;
 pub mod dialplan;
-pub mod journal;
 #[cfg(feature = "speech")]
 pub mod engines;
+pub mod journal;
 pub mod logging;
 pub mod runtime;
 pub mod serve;

@@ -53,6 +53,8 @@ enum Cmd {
     Dialplan(kefu::cli::dialplan::DialplanCmd),
     /// Talk to a dialplan in the terminal (typed text instead of speech).
     Simulate(kefu::cli::simulate::SimulateArgs),
+    /// Create, list and revoke API keys (in the database of `kefu serve`).
+    ApiKey(kefu::cli::apikey::ApiKeyArgs),
     /// Validate a configuration file and exit.
     CheckConfig {
         /// The file.
@@ -78,8 +80,15 @@ fn main() -> ExitCode {
         #[cfg(feature = "speech")]
         Cmd::Say(args) => kefu::cli::say::run(&args),
         Cmd::Dialplan(cmd) => kefu::cli::dialplan::run(&cmd),
+        Cmd::ApiKey(args) => match kefu::cli::apikey::run(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("kefu: {e:#}");
+                ExitCode::from(2)
+            }
+        },
         Cmd::Simulate(args) => {
-            init_quiet_logs();
+            kefu::logging::init_quiet();
             kefu::cli::simulate::run(&args)
         }
         Cmd::CheckConfig { config } => match Settings::load(Some(&config), &Overrides::default()) {
@@ -100,7 +109,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            init_logs(&settings.log_level);
+            kefu::logging::init(&settings.log_level, settings.log_json);
             if let Ok(n) = rlimit::increase_nofile_limit(u64::MAX) {
                 tracing::debug!(limit = n, "open files limit");
             }
@@ -123,31 +132,4 @@ fn main() -> ExitCode {
             }
         }
     }
-}
-
-/// Warnings only, on stderr (the simulator's stdout is its conversation).
-fn init_quiet_logs() {
-    let filter = std::env::var("KEFU_LOG").unwrap_or_else(|_| "warn,whisper_rs=off".into());
-    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_writer(std::io::stderr)
-        .init();
-}
-
-fn init_logs(level: &str) {
-    let filter = std::env::var("KEFU_LOG")
-        .unwrap_or_else(|_| format!("{level},rsipstack=warn,whisper_rs=off"));
-    let filter = tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new("info,rsipstack=warn,whisper_rs=off")
-    });
-    // Colours only on a terminal: logs written to files stay plain text.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(ansi)
-        .init();
 }

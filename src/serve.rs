@@ -11,19 +11,31 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
 use crate::journal::{self, Journal};
+use crate::runtime::{media, metrics::Metrics, ports::PortPool, recorder};
 use crate::storage::sqlite::SqliteStore;
 use crate::storage::{now_millis, Store};
-use crate::runtime::{media, metrics::Metrics, ports::PortPool, recorder};
 
 /// Runs the agent until SIGINT/SIGTERM.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    let ready = crate::runtime::ready::Readiness::new();
     let plan = crate::dialplan::load(&settings.dialplan)?;
+    ready.set_dialplan_loaded(true);
+    ready.require_speech(plan.speech.is_some());
     tracing::info!(dialplan = %plan.source, prompts = plan.prompts.len(), "dialplan loaded");
     let detectors = speech_detectors(&plan, settings.media_workers)?;
     std::fs::create_dir_all(&settings.data_dir)
         .map_err(|e| anyhow::anyhow!("data dir {}: {e}", settings.data_dir.display()))?;
     let metrics = Metrics::new(settings.media_workers);
     let store = open_store(&settings)?;
+    ready.set_store_open(true);
+    match crate::api::ensure_admin_key(store.as_ref(), &settings.data_dir) {
+        Ok(Some(path)) => tracing::info!(
+            file = %path.display(),
+            "no API keys yet: an admin key was created; its secret is in this file"
+        ),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot create the first admin API key"),
+    }
     let cancel = CancellationToken::new();
     let dispatcher = crate::webhooks::Dispatcher::start(
         store.clone(),
@@ -32,6 +44,22 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         cancel.clone(),
     );
     let waker = dispatcher.waker();
+    let hooks = dispatcher.monitor();
+    {
+        // The backlog gauge of each endpoint, for /metrics.
+        let (hooks, metrics, cancel) = (hooks.clone(), metrics.clone(), cancel.clone());
+        tokio::spawn(async move {
+            loop {
+                for s in hooks.status() {
+                    metrics.set_webhook_backlog(&s.name, s.backlog.max(0) as u64);
+                }
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                }
+            }
+        });
+    }
     let (journal, journal_thread) = Journal::start(
         store.clone(),
         metrics.clone(),
@@ -121,9 +149,12 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             journal: Some(journal.clone()),
         },
     )?;
+    ready.set_media_workers_running(true);
     #[cfg(feature = "speech")]
     if let Some(sp) = &plan.speech {
         let pool = start_speech(sp, handle.clone(), &settings.data_dir)?;
+        pool.observe(metrics.clone());
+        ready.set_speech_loaded(true);
         let _ = speech.set(pool);
     }
     #[cfg(not(feature = "speech"))]
@@ -143,12 +174,22 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     });
     let signalling =
         crate::signalling::start(&settings, handle, up_rx, metrics.clone(), cancel.clone()).await?;
+    ready.set_sip_bound(true);
     let sip = signalling.addr;
     let http = tokio::net::TcpListener::bind(settings.http_listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen for HTTP on {}: {e}", settings.http_listen))?;
     let http_addr = http.local_addr()?;
-    let app = crate::api::router(metrics.clone(), dialplans);
+    let mut api =
+        crate::api::ApiState::new(store.clone(), metrics.clone(), settings.data_dir.clone())
+            .with_webhooks(Arc::new(hooks))
+            .with_readiness(ready.clone());
+    if let (Some(status), Some(f)) = (dialplans, plan.flow.as_ref()) {
+        if let Some(file) = f.files.first() {
+            api = api.with_dialplan(status, file.clone());
+        }
+    }
+    let app = crate::api::app(api);
     tokio::spawn(async move {
         if let Err(e) = axum::serve(http, app).await {
             tracing::error!(error = %e, "HTTP server stopped");
@@ -157,6 +198,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     tracing::info!("kefu ready sip={sip} http={http_addr}");
     shutdown_signal().await;
     tracing::info!("shutting down");
+    ready.set_draining(true);
     signalling.drain(Duration::from_secs(5)).await;
     cancel.cancel();
     // Recordings are finalized as their calls end; give the recorder a

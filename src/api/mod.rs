@@ -39,7 +39,7 @@ use axum::routing::get;
 use axum::Router;
 
 pub use auth::{ensure_admin_key, ADMIN_KEY_FILE};
-pub use state::{ApiState, OutboxStatus, Readiness, WebhookStatus};
+pub use state::{ApiState, OutboxStatus, Readiness, StatusFn, WebhookStatus};
 
 use crate::dialplan::watch::{SharedStatus, Status};
 use crate::runtime::metrics::Metrics;

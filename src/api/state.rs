@@ -57,6 +57,22 @@ impl WebhookStatus for OutboxStatus {
     }
 }
 
+/// A [`WebhookStatus`] from a function, such as one reading
+/// `webhooks::Dispatcher::status` (shown as `{"endpoints": [...]}`).
+pub struct StatusFn<F>(pub F);
+
+impl<F> std::fmt::Debug for StatusFn<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StatusFn")
+    }
+}
+
+impl<F: Fn() -> serde_json::Value + Send + Sync> WebhookStatus for StatusFn<F> {
+    fn status(&self) -> serde_json::Value {
+        (self.0)()
+    }
+}
+
 /// Readiness of the process: whether it takes calls, and why not
 /// (`runtime::ready::Readiness` implements it).
 pub trait Readiness: Send + Sync + std::fmt::Debug {

@@ -7,5 +7,6 @@ pub mod say;
 #[cfg(feature = "speech")]
 pub mod transcribe;
 
+pub mod apikey;
 pub mod dialplan;
 pub mod simulate;

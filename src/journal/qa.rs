@@ -4,7 +4,7 @@
 
 use kefu_core::dialogue::emotion::Level;
 use kefu_core::dialogue::flow::Flow;
-use kefu_core::quality::{self, Facts, Rules, Talk};
+use kefu_core::quality::{self, Facts, Talk};
 use serde_json::json;
 
 use crate::storage::{Millis, QaFlag, QaResult, Speaker, TalkStats};
@@ -25,7 +25,7 @@ pub(super) fn inspect(r: &Record<'_>, at: Millis) -> Option<QaResult> {
     let rules = r
         .flow
         .map(|f| f.plan.quality.clone())
-        .unwrap_or_else(Rules::default)
+        .unwrap_or_default()
         .for_target(r.transfer);
     let facts = Facts {
         lines: r

@@ -14,7 +14,6 @@ const MAX_WAIT: Duration = Duration::from_secs(5);
 /// The batch being built and its commit state.
 pub(super) struct Writer {
     store: Arc<dyn Store>,
-    #[allow(dead_code)]
     metrics: Arc<Metrics>,
     wake: Option<Arc<dyn Fn() + Send + Sync>>,
     batch: Vec<Write>,
@@ -60,7 +59,9 @@ impl Writer {
             return;
         }
         let wakes = self.batch.iter().any(|w| matches!(w, Write::Outbox(_)));
-        match self.store.apply(&self.batch) {
+        let applied = self.store.apply(&self.batch);
+        self.metrics.store_write(applied.is_ok());
+        match applied {
             Ok(()) => {
                 if self.failures > 0 {
                     tracing::info!(
@@ -80,7 +81,7 @@ impl Writer {
                 self.failures += 1;
                 let wait = Duration::from_millis(100u64 << self.failures.min(6)).min(MAX_WAIT);
                 self.next_try = Instant::now() + wait;
-                if self.failures == 1 || self.failures % 20 == 0 {
+                if self.failures == 1 || self.failures.is_multiple_of(20) {
                     tracing::error!(
                         error = %e,
                         writes = self.batch.len(),

@@ -27,11 +27,11 @@ use kefu_core::{CallId, Engine, Input};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::metrics::Metrics;
-use crate::journal::What;
 use super::ports::{PortPair, PortPool};
 use super::recorder::Job as RecordJob;
 #[cfg(feature = "speech")]
 use super::speech::SpeechPool;
+use crate::journal::What;
 
 /// The speech pool, once started (absent without the `speech` feature).
 #[cfg(feature = "speech")]
@@ -671,7 +671,11 @@ impl Worker {
                 });
             }
             Request::Transfer { target } => {
-                tracing::info!(call = %call, target = %target, "transfer");
+                tracing::info!(
+                    call = %call,
+                    target = %crate::logging::phone(&target, self.log_pii),
+                    "transfer"
+                );
                 let _ = self.up.send(FromMedia::Transfer { call, target });
             }
         }
@@ -704,7 +708,12 @@ impl Worker {
             Note::Tag(t) => tracing::info!(call = %call, tag = %t, "customer tag"),
             Note::Error(e) => tracing::warn!(call = %call, error = %e, "dialplan error"),
             Note::Transfer { target, reason } => {
-                tracing::info!(call = %call, target = %target, reason = %reason, "transfer asked")
+                tracing::info!(
+                    call = %call,
+                    target = %crate::logging::phone(&target, self.log_pii),
+                    reason = %reason,
+                    "transfer asked"
+                )
             }
             Note::Survey(n) => tracing::info!(call = %call, score = n, "survey answer"),
         }

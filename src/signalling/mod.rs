@@ -142,6 +142,7 @@ pub async fn start(
             .or_else(|| Some(settings.sip_listen.ip()).filter(|ip| !ip.is_unspecified())),
         bound.port(),
         settings.user_agent.clone(),
+        settings.log_pii,
     );
     tokio::spawn(async move { endpoint.serve().await });
     tokio::spawn(uas.clone().run_states(state_rx));

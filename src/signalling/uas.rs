@@ -72,6 +72,7 @@ pub struct Uas {
     advertised: Option<IpAddr>,
     contact_port: u16,
     server: String,
+    log_pii: bool,
 }
 
 impl Uas {
@@ -87,6 +88,7 @@ impl Uas {
         advertised: Option<IpAddr>,
         contact_port: u16,
         server: String,
+        log_pii: bool,
     ) -> Arc<Uas> {
         Arc::new(Uas {
             dialogs,
@@ -102,6 +104,7 @@ impl Uas {
             advertised,
             contact_port,
             server,
+            log_pii,
         })
     }
 
@@ -241,9 +244,22 @@ impl Uas {
                 },
             );
         }
-        self.metrics.calls_total.fetch_add(1, Relaxed);
+        self.metrics.call_offered();
+        let caller = tx
+            .original
+            .from_header()
+            .map(|h| user_part(h.value()))
+            .unwrap_or_default();
+        let called = user_part(&tx.original.uri.to_string());
         let span = tracing::info_span!("call", id = %call);
-        span.in_scope(|| tracing::info!(rtp_port = ports.port, "offered"));
+        span.in_scope(|| {
+            tracing::info!(
+                rtp_port = ports.port,
+                from = %crate::logging::phone(&caller, self.log_pii),
+                to = %crate::logging::phone(&called, self.log_pii),
+                "offered"
+            )
+        });
         let local = LocalMedia {
             address: local_ip,
             rtp_port: ports.port,
@@ -261,12 +277,8 @@ impl Uas {
                 sip_call_id: sip_call_id.clone(),
                 ports,
                 info: CallInfo {
-                    caller: tx
-                        .original
-                        .from_header()
-                        .map(|h| user_part(h.value()))
-                        .unwrap_or_default(),
-                    called: user_part(&tx.original.uri.to_string()),
+                    caller,
+                    called,
                     local_time: Some(crate::dialplan::flow::local_now()),
                     // No agents log in to kefu yet: queues have nobody free,
                     // so dialplans keep callers in the bot (their `on_busy`).

@@ -81,6 +81,28 @@ impl Wake {
     }
 }
 
+/// Reads the endpoints' delivery status; see [`Dispatcher::monitor`].
+#[derive(Debug, Clone)]
+pub struct Monitor {
+    statuses: Vec<Arc<Mutex<EndpointStatus>>>,
+}
+
+impl Monitor {
+    /// Each endpoint's status, in configuration order.
+    pub fn status(&self) -> Vec<EndpointStatus> {
+        self.statuses
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).clone())
+            .collect()
+    }
+}
+
+impl crate::api::state::WebhookStatus for Monitor {
+    fn status(&self) -> serde_json::Value {
+        serde_json::json!({ "endpoints": Monitor::status(self) })
+    }
+}
+
 /// The delivery tasks of every endpoint.
 #[derive(Debug)]
 pub struct Dispatcher {
@@ -148,6 +170,14 @@ impl Dispatcher {
             .iter()
             .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).clone())
             .collect()
+    }
+
+    /// A handle that reads the endpoints' status after the dispatcher
+    /// moved on (for the API and the metrics).
+    pub fn monitor(&self) -> Monitor {
+        Monitor {
+            statuses: self.statuses.clone(),
+        }
     }
 
     /// Waits until every task has stopped (after the cancel token fired).

@@ -308,6 +308,7 @@ fn call_writes(i: usize, now: i64, recording: Option<Recording>) -> (String, Vec
     }
     if let Some(mut r) = recording {
         r.call_id = call();
+        r.at = at;
         w.push(Write::Recording(r));
     }
     (id, w)

@@ -57,7 +57,10 @@ fn answered_call_plays_greeting_and_ends_on_remote_bye() {
         panic!("no talk figures before the end: {events:?}");
     };
     assert!(talk.total_ms >= 400, "{talk:?}");
-    assert!(talk.agent_ms >= 400 && talk.agent_ms <= talk.total_ms, "{talk:?}");
+    assert!(
+        talk.agent_ms >= 400 && talk.agent_ms <= talk.total_ms,
+        "{talk:?}"
+    );
     assert_eq!(talk.caller_ms, 0, "{talk:?}");
 }
 

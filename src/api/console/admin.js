@@ -2,7 +2,7 @@
 // (the API refuses them to lower roles, and the banner says so), and
 // dialplan validation with the errors shown against the lines they name.
 
-import { badge, el, fmtTime, getJson, query, reportError, send, showBanner, table } from "./ui.js";
+import { badge, el, fmtTime, getJson, query, replace, reportError, send, showBanner, table } from "./ui.js";
 
 /** The list in an API answer that is either an array or `{key: [...]}`. */
 function listOf(body, key) {
@@ -38,7 +38,7 @@ async function editableList(view, { title, kind, key, columns, fields, fromForm 
         el("button", { type: "button", class: "link danger", onclick: () => remove(item) }, "Delete"),
       ],
     };
-    holder.replaceChildren(table([...columns, actions], items, `No ${kind} yet.`));
+    replace(holder, table([...columns, actions], items, `No ${kind} yet.`));
   };
   const fill = (item) => {
     for (const input of form.elements) {
@@ -194,7 +194,7 @@ export async function renderDialplans(view) {
     send("POST", `/api/dialplans/validate${query({ name })}`, text, "text/plain; charset=utf-8")
       .then((r) => {
         const errors = (r && r.errors ? r.errors : []).map(parseDiagnostic);
-        result.replaceChildren(
+        replace(result,
           r && r.ok ? el("p", { class: "ok-text" }, "✓ Valid: the dialplan loads with the files beside it.") : el("p", { class: "error" }, `${errors.length} problem${errors.length === 1 ? "" : "s"}:`),
           errors.length ? el("ul", { class: "errors" }, errors.map((e) => el("li", null, e.line ? `line ${e.line}: ` : "", e.message, e.file ? el("span", { class: "muted" }, ` (${e.file})`) : null))) : null,
           errors.some((e) => e.line) ? annotated(text, errors.filter((e) => sameFile(e.file, name || mainFile))) : null,

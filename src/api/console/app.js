@@ -12,6 +12,7 @@ import {
   getKey,
   hideBanner,
   onUnauthorized,
+  replace,
   reportError,
   setKey,
 } from "./ui.js";
@@ -68,7 +69,7 @@ function showSignIn(message) {
   hideBanner();
   const main = document.getElementById("main");
   const tpl = document.getElementById("sign-in-template");
-  main.replaceChildren(tpl.content.cloneNode(true));
+  replace(main, tpl.content.cloneNode(true));
   const msg = document.getElementById("sign-in-message");
   if (message) {
     msg.textContent = message;
@@ -98,7 +99,7 @@ async function refreshStatus() {
   const active = s.active_calls ?? s.calls ?? 0;
   const plan = s.dialplan && typeof s.dialplan === "object" ? s.dialplan : { name: s.dialplan, version: s.dialplan_version };
   const uptime = s.uptime_secs ?? s.uptime_s ?? s.uptime;
-  box.replaceChildren(
+  replace(box,
     el("span", { class: `dot ${active > 0 ? "dot-live" : ""}`.trim() }),
     el("span", { id: "active-calls" }, `${active} active call${active === 1 ? "" : "s"}`),
     plan && plan.name ? el("span", null, `dialplan ${plan.name}${plan.version ? ` v${plan.version}` : ""}`) : null,
@@ -129,7 +130,7 @@ async function route() {
   }
   const main = document.getElementById("main");
   const view = el("div", { class: "page" });
-  main.replaceChildren(view);
+  replace(main, view);
   if (!page) {
     view.append(el("h1", null, "Not found"), el("p", null, "There is no such page. ", el("a", { href: "#/" }, "Back to the dashboard.")));
     return;

@@ -11,6 +11,7 @@ import {
   fmtTime,
   getJson,
   outcomeBadge,
+  replace,
   reportError,
   request,
   send,
@@ -107,9 +108,9 @@ function recording(c) {
     .then((res) => res.blob())
     .then((blob) => {
       const url = URL.createObjectURL(blob);
-      slot.replaceChildren(el("audio", { controls: true, preload: "metadata", src: url, id: "recording-player" }), el("p", null, el("a", { href: url, download: `${c.id}.wav` }, "Download WAV")));
+      replace(slot, el("audio", { controls: true, preload: "metadata", src: url, id: "recording-player" }), el("p", null, el("a", { href: url, download: `${c.id}.wav` }, "Download WAV")));
     })
-    .catch((e) => slot.replaceChildren(el("p", { class: "error" }, `Cannot load the recording: ${e.message}`)));
+    .catch((e) => replace(slot, el("p", { class: "error" }, `Cannot load the recording: ${e.message}`)));
   return box;
 }
 
@@ -154,7 +155,7 @@ function qaSection(c) {
     send("PUT", `/api/calls/${encodeURIComponent(c.id)}/qa`, body)
       .then((qa) => (qa && qa.auto ? qa : getJson(`/api/calls/${encodeURIComponent(c.id)}/qa`)))
       .then((qa) => {
-        content.replaceChildren(...qaContent(qa));
+        replace(content, qaContent(qa));
         form.reset();
         showBanner("Review saved.", "ok");
       })
@@ -192,7 +193,7 @@ function dispositions(c) {
     send("POST", `/api/calls/${encodeURIComponent(c.id)}/dispositions`, body)
       .then((d) => {
         list.push(d && d.code ? d : { ...body, at: Date.now() });
-        holder.replaceChildren(dispositionRows(list));
+        replace(holder, dispositionRows(list));
         form.reset();
       })
       .catch(reportError);

@@ -17,6 +17,8 @@ const WIDTH = 720;
 const H = 300;
 const M = { left: 56, right: 16, top: 40, bottom: 44 };
 const MAX_LABEL_CHARS = 14;
+/** Widest bar, in drawing units. */
+const MAX_BAR = 90;
 
 function svg(tag, attrs = {}, ...children) {
   const e = document.createElementNS(NS, tag);
@@ -157,7 +159,8 @@ export function barChart(opts) {
   const axis = valueAxis(Math.max(...totals), opts.integers);
   const { root, plotW, y, W } = frame(opts, axis, points);
   const slot = plotW / labels.length;
-  const groupW = Math.max(1, slot * 0.8);
+  // Bars stay slim when there are few of them.
+  const groupW = Math.max(1, Math.min(slot * 0.8, (opts.stacked ? 1 : series.length) * MAX_BAR));
   const barW = opts.stacked ? groupW : Math.max(1, groupW / series.length);
   const xCenter = (i) => M.left + slot * i + slot / 2;
   const bars = svg("g", { class: "bars" });

@@ -4,7 +4,7 @@
 
 import { callsTable } from "./calls.js";
 import { reportChart, reportPath } from "./reports.js";
-import { el, figure, fmtCell, fmtNumber, getJson, humanize, isoDate, query, reportError } from "./ui.js";
+import { el, figure, fmtCell, fmtNumber, getJson, humanize, isoDate, query, replace, reportError } from "./ui.js";
 
 const RECENT = 10;
 
@@ -25,9 +25,9 @@ function figures(containment, csat) {
 function section(id, heading, load) {
   const box = el("section", { class: "panel", id }, el("h2", null, heading), el("p", { class: "muted" }, "Loading…"));
   load()
-    .then((content) => box.replaceChildren(el("h2", null, heading), content))
+    .then((content) => replace(box, el("h2", null, heading), content))
     .catch((e) => {
-      box.replaceChildren(el("h2", null, heading), el("p", { class: "error" }, e.message));
+      replace(box, el("h2", null, heading), el("p", { class: "error" }, e.message));
       reportError(e);
     });
   return box;

@@ -25,6 +25,11 @@ import {
 
 let listCache = null;
 
+/** A report's heading: its name, humanized (CSAT in capitals). */
+function reportTitle(name) {
+  return name === "csat" ? "CSAT" : humanize(name);
+}
+
 /** The reports the API offers, as [{name, description}]. */
 export async function reportList() {
   if (!listCache) {
@@ -142,7 +147,7 @@ export function summaryFigures(summary) {
       .map(([k, v]) => {
       if (v && typeof v === "object") {
         const parts = Object.entries(v).map(([a, b]) => `${a}: ${fmtCell(k, b)}`);
-        return figure(humanize(k), parts.length ? parts.join(" · ") : "—");
+        return figure(humanize(k), el("span", { class: "figure-list" }, parts.length ? parts.join(" · ") : "—"));
       }
       return figure(humanize(k), fmtCell(k, v));
     }),
@@ -152,13 +157,15 @@ export function summaryFigures(summary) {
 /** A report's table with formatted cells. */
 export function reportTable(report, bucket) {
   const cols = report.columns || [];
+  const rows = report.rows || [];
+  const numeric = (j) => rows.some((r) => typeof r[j] === "number") && rows.every((r) => r[j] === null || typeof r[j] === "number");
   return table(
     cols.map((c, j) => ({
       label: humanize(c),
-      class: j > 0 ? "num" : "",
+      class: j > 0 && numeric(j) ? "num" : "",
       cell: (row) => (j === 0 && looksLikeTime(row[0]) ? bucketLabel(row[0], bucket) : fmtCell(c, row[j])),
     })),
-    report.rows || [],
+    rows,
     "No rows for this period.",
   );
 }
@@ -171,7 +178,7 @@ export async function renderReports(view) {
     el(
       "div",
       { class: "cards" },
-      list.map((r) => el("a", { class: "card", href: `#/reports/${encodeURIComponent(r.name)}` }, el("h2", null, humanize(r.name)), el("p", null, r.description))),
+      list.map((r) => el("a", { class: "card", href: `#/reports/${encodeURIComponent(r.name)}` }, el("h2", null, reportTitle(r.name)), el("p", null, r.description))),
     ),
   );
 }
@@ -194,7 +201,7 @@ export async function renderReport(view, name, params) {
   const info = (await reportList()).find((r) => r.name === name);
   view.append(
     el("p", { class: "crumbs" }, el("a", { href: "#/reports" }, "Reports"), " / "),
-    el("h1", null, humanize(name)),
+    el("h1", null, reportTitle(name)),
     info && info.description ? el("p", { class: "muted" }, info.description) : null,
   );
   const form = el(
@@ -228,7 +235,7 @@ export async function renderReport(view, name, params) {
   const report = await getJson(reportPath(name, range));
   view.append(
     summaryFigures(report.summary),
-    el("section", { class: "panel" }, reportChart(report, { bucket: range.bucket, title: humanize(name), width: 1100 })),
+    el("section", { class: "panel" }, reportChart(report, { bucket: range.bucket, title: reportTitle(name), width: 1100 })),
     el("section", { class: "panel" }, el("h2", null, "Table"), reportTable(report, range.bucket)),
   );
 }

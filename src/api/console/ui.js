@@ -199,6 +199,12 @@ export function append(parent, children) {
   return parent;
 }
 
+/** Replaces the children of `parent` (nodes, text, arrays; nulls skipped). */
+export function replace(parent, ...children) {
+  parent.replaceChildren();
+  return append(parent, children);
+}
+
 /** A small coloured label. */
 export function badge(text, kind = "") {
   return el("span", { class: `badge ${kind}`.trim() }, text);
