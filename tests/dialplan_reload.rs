@@ -10,11 +10,11 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-fn http_get(addr: SocketAddr, path: &str) -> String {
+fn http_get(addr: SocketAddr, key: &str, path: &str) -> String {
     let mut s = TcpStream::connect(addr).expect("connect");
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nConnection: close\r\n\r\n"
     )
     .expect("write");
     let mut body = String::new();
@@ -22,18 +22,18 @@ fn http_get(addr: SocketAddr, path: &str) -> String {
     body.split("\r\n\r\n").nth(1).unwrap_or("").to_string()
 }
 
-fn status(addr: SocketAddr) -> serde_json::Value {
-    let body = http_get(addr, "/api/dialplans");
+fn status(k: &common::Kefu) -> serde_json::Value {
+    let body = http_get(k.http, &k.api_key(), "/api/dialplans");
     let v: serde_json::Value =
         serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
     v[0].clone()
 }
 
 /// Waits (up to 15 s) until the status satisfies `pred`.
-fn wait_for(addr: SocketAddr, pred: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+fn wait_for(k: &common::Kefu, pred: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
     let start = Instant::now();
     loop {
-        let s = status(addr);
+        let s = status(k);
         if pred(&s) {
             return s;
         }
@@ -64,7 +64,7 @@ fn edits_reload_and_broken_edits_keep_the_running_version() {
     let dir = tempfile::tempdir().expect("tempdir");
     let plan = copy_shop(dir.path());
     let k = common::start(&["--dialplan", plan.to_str().expect("utf-8")]);
-    let s = status(k.http);
+    let s = status(&k);
     assert_eq!(s["name"], "shop");
     assert_eq!(s["version"], 1);
     assert_eq!(s["state"], "ok");
@@ -77,7 +77,7 @@ fn edits_reload_and_broken_edits_keep_the_running_version() {
         "\n[[faq]]\nid = \"parking\"\nquestions = [\"where can I park\"]\nanswer = \"Park behind the store.\"\n",
     );
     rewrite(&faq, &text);
-    let s = wait_for(k.http, |s| s["version"] == 2);
+    let s = wait_for(&k, |s| s["version"] == 2);
     assert_eq!(s["faq"].as_u64(), Some(faq_before + 1));
     assert_eq!(s["state"], "ok");
 
@@ -86,7 +86,7 @@ fn edits_reload_and_broken_edits_keep_the_running_version() {
     let broken = good.replacen("start = \"greet\"", "start = \"greeet\"", 1);
     assert_ne!(broken, good, "the plan starts at greet");
     rewrite(&plan, &broken);
-    let s = wait_for(k.http, |s| s["state"] == "error");
+    let s = wait_for(&k, |s| s["state"] == "error");
     assert_eq!(s["version"], 2);
     let errors = s["errors"].to_string();
     let line = broken
@@ -98,11 +98,14 @@ fn edits_reload_and_broken_edits_keep_the_running_version() {
         errors.contains(&format!("shop.toml:{line}: unknown step `greeet`")),
         "{errors}"
     );
-    assert!(http_get(k.http, "/healthz").contains("ok"), "still serving");
+    assert!(
+        http_get(k.http, "", "/healthz").contains("ok"),
+        "still serving"
+    );
 
     // Fixed again: version 3.
     rewrite(&plan, &good);
-    let s = wait_for(k.http, |s| s["version"] == 3);
+    let s = wait_for(&k, |s| s["version"] == 3);
     assert_eq!(s["state"], "ok");
     assert_eq!(s["errors"].as_array().map(Vec::len), Some(0));
 }

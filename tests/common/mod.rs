@@ -75,6 +75,17 @@ pub struct Kefu {
     _dir: tempfile::TempDir,
 }
 
+impl Kefu {
+    /// The admin API key kefu wrote into its data folder at its first start.
+    #[allow(dead_code)]
+    pub fn api_key(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("admin-api-key"))
+            .expect("admin-api-key")
+            .trim()
+            .to_string()
+    }
+}
+
 impl Drop for Kefu {
     fn drop(&mut self) {
         let _ = self.child.kill();
