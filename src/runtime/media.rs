@@ -741,6 +741,8 @@ impl Worker {
         w.rtp_sent.store(s.rtp_sent, Relaxed);
         w.digits.store(s.digits, Relaxed);
         w.clock_slips.store(s.clock_slips, Relaxed);
+        w.rtp_lost
+            .store(s.rtp_lost + self.engine.rtp_lost_live(), Relaxed);
         for (i, v) in s.dropped.iter().enumerate() {
             w.dropped[i].store(*v, Relaxed);
         }

@@ -419,6 +419,9 @@ pub struct Stats {
     pub digits: u64,
     /// Ticks that ran more than one period late (the clock skipped ahead).
     pub clock_slips: u64,
+    /// RTP packets lost on the way in (sequence gaps) by calls that ended;
+    /// [`Engine::rtp_lost_live`] has those of calls in progress.
+    pub rtp_lost: u64,
 }
 
 /// Many calls, one tick grid.
@@ -657,14 +660,22 @@ impl Engine {
         self.reap();
     }
 
+    /// RTP packets lost so far by the calls in progress.
+    pub fn rtp_lost_live(&self) -> u64 {
+        self.calls.values().map(Call::rtp_lost).sum()
+    }
+
     fn reap(&mut self) {
         let calls = &mut self.calls;
+        let stats = &mut self.stats;
         self.order.retain(|id| {
             let ended = calls
                 .get(id)
                 .is_none_or(|c| c.phase() == crate::call::Phase::Ended);
             if ended {
-                calls.remove(id);
+                if let Some(c) = calls.remove(id) {
+                    stats.rtp_lost += c.rtp_lost();
+                }
             }
             !ended
         });

@@ -127,6 +127,9 @@ pub struct MediaSession {
     jitter: JitterBuffer,
     dtmf_rx: DtmfReceiver,
     reception: Option<ReceptionStats>,
+    /// Packets lost by sources before the current one (SSRC or codec
+    /// changes start a new reception count).
+    lost_before: u64,
     tx_ssrc: Ssrc,
     tx_seq: u16,
     tx_ts: u32,
@@ -184,6 +187,7 @@ impl MediaSession {
             }),
             dtmf_rx: DtmfReceiver::new(),
             reception: None,
+            lost_before: 0,
             tx_ssrc: Ssrc(ssrc),
             tx_seq: seq,
             tx_ts: ssrc.rotate_left(7),
@@ -225,6 +229,23 @@ impl MediaSession {
         );
     }
 
+    /// Packets lost so far (sequence gaps, RFC 3550 A.3), over every
+    /// source the call has had.
+    pub fn rtp_lost(&self) -> u64 {
+        self.lost_before
+            + self
+                .reception
+                .as_ref()
+                .map_or(0, |r| r.lost().max(0) as u64)
+    }
+
+    /// Ends the current reception count, keeping its losses.
+    fn retire_reception(&mut self) {
+        if let Some(r) = self.reception.take() {
+            self.lost_before += r.lost().max(0) as u64;
+        }
+    }
+
     /// Switches to `codec`, re-clocking the jitter buffer and the reception
     /// statistics when its RTP clock rate differs. A codec this build cannot
     /// run (Opus without the `opus` feature) falls back to PCMU; it is only
@@ -238,7 +259,7 @@ impl MediaSession {
                 frame_samples: next.frame_samples(),
                 ..cfg
             });
-            self.reception = None;
+            self.retire_reception();
         }
         self.codec = next;
     }
@@ -328,7 +349,7 @@ impl MediaSession {
                     self.candidate = None;
                     self.jitter.reset();
                     self.dtmf_rx.reset();
-                    self.reception = None;
+                    self.retire_reception();
                     None
                 } else {
                     self.candidate = Some((ssrc, count));

@@ -319,6 +319,11 @@ impl Call {
         self.dispatch(event, now, out);
     }
 
+    /// RTP packets lost on the way in so far (sequence gaps).
+    pub fn rtp_lost(&self) -> u64 {
+        self.media.rtp_lost()
+    }
+
     /// Handles a received RTCP datagram.
     pub fn on_rtcp(&mut self, data: &[u8], now: Instant) -> bool {
         self.media.on_rtcp(data, now)
