@@ -166,10 +166,7 @@ impl Dispatcher {
 
     /// Every endpoint's delivery status, in configuration order.
     pub fn status(&self) -> Vec<EndpointStatus> {
-        self.statuses
-            .iter()
-            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).clone())
-            .collect()
+        self.monitor().status()
     }
 
     /// A handle that reads the endpoints' status after the dispatcher
