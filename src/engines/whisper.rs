@@ -242,7 +242,7 @@ impl Recognizer for WhisperRecognizer {
                         text.push_str(&t);
                     }
                 }
-                let text = clean(&text);
+                let text = drop_echo(&clean(&text));
                 // Stopped by the cap: a repetition loop, cut back to one
                 // round of it.
                 Ok(if tokens >= max_tokens {
@@ -347,6 +347,55 @@ pub fn trim_loop(text: &str) -> String {
     }
 }
 
+/// A sentence's words for comparison: letters, digits and CJK characters
+/// only, lowercased ("1, 2, 3." and "1 2 3" compare equal).
+fn sentence_key(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The text without Whisper's echoes: a sentence said again right after
+/// itself ("Where's my order? Where's my order?") is kept once, and an
+/// unfinished last fragment that only restarts an earlier sentence
+/// ("1, 2, 3, 4, 5, 6, 7, 8. 1, 2, 3, 4,") is dropped. Both come from the
+/// decoder running on past the end of speech; a caller who really repeats
+/// a sentence loses nothing of its meaning.
+pub fn drop_echo(text: &str) -> String {
+    // Split after each sentence end, keeping the punctuation.
+    let mut sentences: Vec<&str> = Vec::new();
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        if matches!(c, '.' | '?' | '!' | '。' | '？' | '！') {
+            let end = i + c.len_utf8();
+            // "3.5" and "e.g." stay whole: a sentence ends before a space
+            // or a CJK character, or at the end.
+            let next = text[end..].chars().next();
+            if next.is_none_or(|n| n.is_whitespace() || !n.is_ascii()) {
+                sentences.push(&text[start..end]);
+                start = end;
+            }
+        }
+    }
+    let tail = &text[start..];
+    let mut kept: Vec<(&str, String)> = Vec::new();
+    for s in sentences {
+        let key = sentence_key(s);
+        if key.is_empty() || kept.last().is_some_and(|(_, k)| *k == key) {
+            continue;
+        }
+        kept.push((s, key));
+    }
+    let tail_key = sentence_key(tail);
+    let echo = !tail_key.is_empty() && kept.iter().any(|(_, k)| k.starts_with(&tail_key));
+    let mut out: String = kept.iter().map(|(s, _)| *s).collect();
+    if !echo {
+        out.push_str(tail);
+    }
+    out.trim().to_string()
+}
+
 /// Trims Whisper's output and drops its non-speech markers
 /// (`[BLANK_AUDIO]`, `(silence)`, `[MUSIC]` …).
 pub fn clean(text: &str) -> String {
@@ -402,6 +451,35 @@ mod tests {
         assert_eq!(trim_loop("no no, I said no"), "no no, I said no");
         assert_eq!(trim_loop("ten of clubs"), "ten of clubs");
         assert_eq!(trim_loop(""), "");
+    }
+
+    #[test]
+    fn echoes_are_dropped() {
+        assert_eq!(
+            drop_echo("1, 2, 3, 4, 5, 6, 7, 8. 1, 2, 3, 4,"),
+            "1, 2, 3, 4, 5, 6, 7, 8."
+        );
+        assert_eq!(
+            drop_echo("Where's my order? Where's my order? Where's my order?"),
+            "Where's my order?"
+        );
+        assert_eq!(
+            drop_echo("我的订单在哪里？我的订单在哪里？"),
+            "我的订单在哪里？"
+        );
+        assert_eq!(drop_echo("我的订单在哪里？我的订"), "我的订单在哪里？");
+        // Different sentences, decimals and unfinished speech stay.
+        assert_eq!(
+            drop_echo("It costs 3.5 dollars. Is that right? Yes"),
+            "It costs 3.5 dollars. Is that right? Yes"
+        );
+        assert_eq!(drop_echo("I want to pay my bill"), "I want to pay my bill");
+        assert_eq!(
+            drop_echo("Hello. I want a person. Hello."),
+            "Hello. I want a person. Hello."
+        );
+        assert_eq!(drop_echo(""), "");
+        assert_eq!(drop_echo("..."), "");
     }
 
     #[test]
