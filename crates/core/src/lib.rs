@@ -32,11 +32,15 @@
 //! - [`vad`], endpointing and barge-in from per-frame speech probabilities.
 //! - [`quality`], automatic quality inspection of every call: talk
 //!   figures, required and forbidden phrases, a score per dialplan rules.
+//! - [`acd`], agents, queues and who takes which waiting caller.
+//! - [`handoff`], what an agent is told about a call handed over.
 //! - [`engine`], many calls keyed by [`CallId`]; the input/output contract.
 
+pub mod acd;
 pub mod call;
 pub mod dialogue;
 pub mod engine;
+pub mod handoff;
 pub mod media;
 pub mod nlu;
 pub mod playout;
