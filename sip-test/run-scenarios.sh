@@ -142,6 +142,18 @@ if want basic_call_tcp; then
 fi
 want kefu_alive && check_kefu_alive kefu_alive
 
+# Registrar: a second kefu with agent alice; SIPp registers with its own Digest (RFC 2617)
+# and unregisters (RFC 3261 10.3).
+if want register; then
+  stop_kefu
+  KEFU_SIP_PORT= KEFU_HTTP_PORT= KEFU_DATA= KEFU_RTP_RANGE=
+  printf '[[agents]]\nid = "alice"\npassword = "wonderland"\n' >"$WORK/agents.toml"
+  if start_kefu --config "$WORK/agents.toml"; then
+    DATA_DIRS+=("$KEFU_DATA")
+    run_sipp register register.xml
+  else fail register "kefu --config agents.toml did not start"; fi
+fi
+
 # Capacity: only when this kefu has --max-calls. A second kefu with --max-calls 1 holds one
 # basic call while a second INVITE must get 503 with Retry-After (RFC 3261 21.5.4).
 if want capacity_503; then

@@ -23,7 +23,9 @@ pub mod crm;
 pub mod dialplan;
 #[cfg(feature = "speech")]
 pub mod engines;
+pub mod handoff;
 pub mod journal;
+pub mod live;
 pub mod logging;
 pub mod runtime;
 pub mod serve;

@@ -7,6 +7,12 @@
 //! that the charts' colours really cover the page. A wrong key lands on the
 //! sign-in form. Screenshots stay under `target/console-shots/`.
 //!
+//! The agent desk and the supervisor floor run against the real router
+//! in this process with a live hub and a routing stand-in, in a Chromium
+//! driven over the DevTools protocol: the agent signs in, an offer pops up
+//! the stored handoff package before any answer, live lines follow; the
+//! supervisor sees a caller join a queue and an agent change state live.
+//!
 //! Needs `/usr/bin/chromium` (CI: `apt-get install -y chromium`); without
 //! it the test says so and does nothing.
 
@@ -14,6 +20,10 @@
 mod browser;
 #[path = "console/dataset.rs"]
 mod dataset;
+#[path = "console/desk.rs"]
+mod desk;
+#[path = "console/devtools.rs"]
+mod devtools;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -258,4 +268,188 @@ fn console_pages_render_in_chromium() {
     );
     screenshot(&url, &shots.join("call.png"));
     drop(kefu);
+}
+
+// ------------------------------------------------------- desk and floor
+const SUPERVISOR: &str = "kefu_console_supervisor_0123456789";
+const SUMMARY: &str = "王芳（VIP 2）询问快递 4417 的下落；自 0:42 起情绪不满。";
+
+/// A handoff package as routing stores it, in Chinese.
+fn package() -> kefu::storage::Handoff {
+    kefu::storage::Handoff {
+        id: "h-zh-0001".into(),
+        call_id: "call-zh".into(),
+        created_at: kefu::storage::now_millis(),
+        queue: Some("after-sales".into()),
+        agent_id: Some("alice".into()),
+        package: serde_json::json!({
+            "caller": "+8613800138000",
+            "summary": SUMMARY,
+            "customer": {"name": "王芳", "vip_level": 2, "region": "上海", "tags": ["complaint:delivery"]},
+            "intent": "order_status",
+            "slots": {"order": "4417"},
+            "reason": "emotion",
+            "emotion": [{"at_ms": 0, "level": "neutral", "score": 0.1}, {"at_ms": 42000, "level": "upset", "score": 0.7}],
+            "transcript": [
+                {"at_ms": 3000, "speaker": "bot", "text": "您好，这里是客服助手。"},
+                {"at_ms": 9000, "speaker": "caller", "text": ZH_TEXT},
+            ],
+        }),
+    }
+}
+
+#[test]
+fn agent_desk_and_supervisor_floor_follow_the_live_feed() {
+    use kefu::api::Desk as _;
+    if !Path::new(CHROMIUM).exists() {
+        eprintln!(
+            "SKIPPED agent_desk_and_supervisor_floor_follow_the_live_feed: {CHROMIUM} is missing"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().expect("data dir");
+    let store = SqliteStore::open(&dir.path().join("kefu.db")).expect("open the store");
+    let hash = hex::encode(Sha256::digest(SUPERVISOR.as_bytes()));
+    let now = kefu::storage::now_millis();
+    store
+        .create_api_key("floor", Role::Supervisor, &hash, now)
+        .expect("key");
+    store.put_handoff(&package()).expect("handoff");
+    let live = kefu::live::Live::new();
+    let desk = desk::FakeDesk::new(
+        live.clone(),
+        &[("alice", "Alice", "s3cret-pw"), ("bob", "Bob", "pw")],
+    );
+    let metrics = kefu::runtime::metrics::Metrics::new(1);
+    let state = kefu::api::ApiState::new(
+        std::sync::Arc::new(store),
+        metrics,
+        dir.path().to_path_buf(),
+    )
+    .with_desk(desk.clone(), live.clone());
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    rt.spawn(async move { axum::serve(listener, kefu::api::app(state)).await });
+    let shots = shots_dir();
+    let mut page = devtools::Devtools::start();
+
+    // The agent signs in; the snapshot shows them offline.
+    page.navigate(&format!("http://{addr}/console/agent.html"));
+    page.wait_for(
+        "sign-in form",
+        "!document.getElementById('sign-in-box').hidden",
+    );
+    page.eval("document.getElementById('sign-in-agent').value = 'alice'; document.getElementById('sign-in-password').value = 'wrong'; document.getElementById('sign-in').requestSubmit()");
+    page.wait_for("refusal", "document.getElementById('sign-in-message').textContent.includes('wrong agent id or password')");
+    page.eval("document.getElementById('sign-in-password').value = 's3cret-pw'; document.getElementById('sign-in').requestSubmit()");
+    page.wait_for(
+        "the desk, offline",
+        "document.getElementById('agent-state').textContent === 'offline'",
+    );
+    page.wait_for(
+        "the live feed",
+        "document.getElementById('live-status')?.textContent === 'live'",
+    );
+    page.eval("document.getElementById('set-ready').click()");
+    page.wait_for(
+        "ready",
+        "document.getElementById('agent-state').textContent === 'ready'",
+    );
+    assert_eq!(desk.state_of("alice").as_deref(), Some("ready"));
+
+    // An offer: the package pops up before any answer.
+    live.publish(kefu::live::LiveEvent::Offer {
+        agent: "bob".into(),
+        call_id: "call-b".into(),
+        handoff_id: "h-none".into(),
+    });
+    live.publish(kefu::live::LiveEvent::Offer {
+        agent: "alice".into(),
+        call_id: "call-zh".into(),
+        handoff_id: "h-zh-0001".into(),
+    });
+    page.wait_for(
+        "the screen-pop",
+        &format!("document.getElementById('pop-summary')?.textContent === {SUMMARY:?}"),
+    );
+    let pop = page.eval("document.getElementById('screen-pop').innerText");
+    let pop = pop.as_str().unwrap_or_default();
+    for want in [
+        "王芳",
+        "VIP 2",
+        "上海",
+        "complaint:delivery",
+        "order_status",
+        "order: 4417",
+        "0:03",
+        "0:09",
+        "您好，这里是客服助手。",
+        ZH_TEXT,
+    ] {
+        assert!(pop.contains(want), "screen-pop lacks {want:?}:\n{pop}");
+    }
+    assert_eq!(
+        page.eval("document.querySelectorAll('#emotion-strip .emo-cell').length"),
+        serde_json::json!(2)
+    );
+    live.publish(kefu::live::LiveEvent::Line {
+        call_id: "call-b".into(),
+        speaker: "caller".into(),
+        text: "not for alice".into(),
+        at: now,
+    });
+    live.publish(kefu::live::LiveEvent::Line {
+        call_id: "call-zh".into(),
+        speaker: "agent".into(),
+        text: "您好，我是 Alice。".into(),
+        at: now,
+    });
+    page.wait_for(
+        "the live line",
+        "document.getElementById('live-transcript').innerText.includes('您好，我是 Alice。')",
+    );
+    assert!(!page.text().contains("not for alice"));
+    desk.set_presence("alice", "wrap_up").expect("wrap-up");
+    page.wait_for(
+        "the wrap-up countdown",
+        "document.getElementById('wrap-up-countdown').textContent.startsWith('ready in')",
+    );
+    page.screenshot(&shots.join("agent-desk.png"));
+
+    // The supervisor: a caller joins a queue, an agent changes state.
+    page.navigate(&format!(
+        "http://{addr}/console/supervisor.html#key={SUPERVISOR}"
+    ));
+    page.wait_for(
+        "the floor",
+        "document.getElementById('live-status')?.textContent === 'live'",
+    );
+    page.wait_for(
+        "alice in wrap-up",
+        "document.querySelector('[data-agent=alice]')?.textContent === 'wrap up'",
+    );
+    desk.enqueue("after-sales", "call-q", "+8613900139000");
+    page.wait_for("the queued caller", "[...document.querySelectorAll('.waiting-caller')].some(e => e.textContent === '+8613900139000')");
+    desk.set_presence("bob", "ready").expect("bob ready");
+    page.wait_for(
+        "bob ready",
+        "document.querySelector('[data-agent=bob]')?.textContent === 'ready'",
+    );
+    page.eval("document.querySelector('.call-follow').click()");
+    live.publish(kefu::live::LiveEvent::Line {
+        call_id: "call-q".into(),
+        speaker: "caller".into(),
+        text: "还要等多久？".into(),
+        at: now,
+    });
+    page.wait_for(
+        "the followed call's line",
+        "document.getElementById('call-transcript').innerText.includes('还要等多久？')",
+    );
+    page.screenshot(&shots.join("supervisor.png"));
+    drop(page);
+    drop(rt);
 }

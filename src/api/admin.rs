@@ -4,6 +4,8 @@
 //! Ids (agent ids, queue names, campaign ids, skills) are 1 to 64 of
 //! `A-Z a-z 0-9 _ . -`.
 
+use std::collections::BTreeMap;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -81,6 +83,28 @@ struct AgentBody {
     languages: Vec<String>,
     #[serde(default = "one")]
     max_calls: u32,
+    #[serde(default)]
+    levels: BTreeMap<String, u8>,
+    #[serde(default)]
+    region: String,
+    wrap_up_secs: Option<u32>,
+}
+
+/// Checks skill levels (1 to 10) and that each names a listed skill.
+fn check_levels(levels: &BTreeMap<String, u8>, skills: &[String]) -> ApiResult<()> {
+    for (skill, level) in levels {
+        if !skills.contains(skill) {
+            return Err(ApiError::bad_request(format!(
+                "levels: {skill:?} is not among the skills"
+            )));
+        }
+        if !(1..=10).contains(level) {
+            return Err(ApiError::bad_request(format!(
+                "levels: {skill:?} must be 1 to 10, got {level}"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn one() -> u32 {
@@ -114,6 +138,15 @@ pub async fn put_agent(
             b.max_calls
         )));
     }
+    check_levels(&b.levels, &b.skills)?;
+    check_text("region", &b.region, 64, false)?;
+    let defaults = Agent::default();
+    let wrap_up_secs = b.wrap_up_secs.unwrap_or(defaults.wrap_up_secs);
+    if wrap_up_secs > 3600 {
+        return Err(ApiError::bad_request(format!(
+            "wrap_up_secs: expected 0 to 3600, got {wrap_up_secs}"
+        )));
+    }
     let agent = Agent {
         id,
         name: b.name,
@@ -121,6 +154,10 @@ pub async fn put_agent(
         skills: b.skills,
         languages: b.languages,
         max_calls: b.max_calls,
+        levels: b.levels,
+        region: b.region,
+        wrap_up_secs,
+        ..defaults
     };
     let a = agent.clone();
     state.db(move |s| s.put_agent(&a)).await?;
@@ -160,7 +197,19 @@ struct QueueBody {
     #[serde(default)]
     skills: Vec<String>,
     max_wait_secs: u32,
+    strategy: Option<String>,
+    #[serde(default)]
+    levels: BTreeMap<String, u8>,
+    #[serde(default)]
+    language_required: bool,
+    overflow: Option<String>,
+    announce_secs: Option<u32>,
+    ring_secs: Option<u32>,
+    empty_to_bot: Option<bool>,
 }
+
+/// Queue strategies routing knows.
+const STRATEGIES: [&str; 4] = ["longest_idle", "least_calls", "skill_level", "round_robin"];
 
 /// `PUT /api/queues/{name}`: creates or replaces a queue.
 pub async fn put_queue(
@@ -182,10 +231,45 @@ pub async fn put_queue(
             b.max_wait_secs
         )));
     }
+    check_levels(&b.levels, &b.skills)?;
+    let defaults = Queue::default();
+    let strategy = b.strategy.unwrap_or(defaults.strategy.clone());
+    if !STRATEGIES.contains(&strategy.as_str()) {
+        return Err(ApiError::bad_request(format!(
+            "strategy: expected one of {}, got {strategy:?}",
+            STRATEGIES.join(", ")
+        )));
+    }
+    if let Some(o) = &b.overflow {
+        let ok = o == "bot"
+            || o.strip_prefix("queue:")
+                .is_some_and(|q| check_id("overflow", q).is_ok());
+        if !ok {
+            return Err(ApiError::bad_request(format!(
+                "overflow: expected \"bot\" or \"queue:NAME\", got {o:?}"
+            )));
+        }
+    }
+    let ring_secs = b.ring_secs.unwrap_or(defaults.ring_secs);
+    if !(5..=300).contains(&ring_secs) {
+        return Err(ApiError::bad_request(format!(
+            "ring_secs: expected 5 to 300, got {ring_secs}"
+        )));
+    }
+    if b.announce_secs.is_some_and(|a| !(10..=3600).contains(&a)) {
+        return Err(ApiError::bad_request("announce_secs: expected 10 to 3600"));
+    }
     let queue = Queue {
         name,
         skills: b.skills,
         max_wait_secs: b.max_wait_secs,
+        strategy,
+        levels: b.levels,
+        language_required: b.language_required,
+        overflow: b.overflow,
+        announce_secs: b.announce_secs,
+        ring_secs,
+        empty_to_bot: b.empty_to_bot.unwrap_or(defaults.empty_to_bot),
     };
     let q = queue.clone();
     state.db(move |s| s.put_queue(&q)).await?;

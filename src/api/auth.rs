@@ -8,6 +8,11 @@
 //! the route's (`read_only` < `agent` < `supervisor` < `admin`). No key or
 //! an unknown one is 401; a role too low is 403.
 //!
+//! An agent's console session token ([`super::sessions`]) is presented the
+//! same way and counts as the `agent` role bound to that agent. Browsers
+//! cannot set headers on a websocket, so a websocket upgrade may instead
+//! carry the secret as `?token=` or `?key=`.
+//!
 //! On first start [`ensure_admin_key`] creates an `admin` key and writes
 //! its secret to `DATA_DIR/admin-api-key` (mode 0600), since otherwise no
 //! one could create the first key through the API.
@@ -38,6 +43,16 @@ pub struct Caller {
     pub name: String,
     /// Its role.
     pub role: Role,
+    /// The agent signed in, for a console session (none for API keys).
+    pub agent: Option<String>,
+}
+
+impl Caller {
+    /// Whether the caller may act for `agent`: that agent's own session,
+    /// or a supervisor or admin key.
+    pub fn may_act_for(&self, agent: &str) -> bool {
+        self.role >= Role::Supervisor || self.agent.as_deref() == Some(agent)
+    }
 }
 
 /// A new random secret: `kefu_` and 64 hex digits.
@@ -115,8 +130,28 @@ fn presented(req: &Request) -> Result<Option<String>, ApiError> {
             .to_str()
             .map(|s| Some(s.trim().to_string()))
             .map_err(|_| ApiError::unauthorized("malformed X-Api-Key header")),
+        None if is_websocket(req) => Ok(query_secret(req.uri().query().unwrap_or(""))),
         None => Ok(None),
     }
+}
+
+/// Whether the request asks to become a websocket.
+fn is_websocket(req: &Request) -> bool {
+    req.headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+/// The `token=` or `key=` of a query string.
+fn query_secret(query: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (name, value) = pair.split_once('=')?;
+        // Secrets are `kefu_` and hex digits: nothing to percent-decode.
+        (name == "token" || name == "key")
+            .then(|| value.trim().to_string())
+            .filter(|v| !v.is_empty())
+    })
 }
 
 /// Checks the request's key against `need`; on success the handler finds
@@ -131,6 +166,26 @@ pub async fn require(
             "an API key is needed: `Authorization: Bearer <key>` or `X-Api-Key: <key>`",
         ));
     };
+    if secret.starts_with(super::sessions::PREFIX) {
+        let session = state
+            .sessions
+            .check(&secret, now_millis())
+            .ok_or_else(|| ApiError::unauthorized("unknown or expired session; sign in again"))?;
+        if Role::Agent < need {
+            return Err(ApiError::forbidden(format!(
+                "this needs the {} role; agent {:?} is signed in as agent",
+                need.as_str(),
+                session.agent
+            )));
+        }
+        req.extensions_mut().insert(Caller {
+            key_id: 0,
+            name: session.agent.clone(),
+            role: Role::Agent,
+            agent: Some(session.agent),
+        });
+        return Ok(next.run(req).await);
+    }
     let hash = secret_hash(&secret);
     let key = state
         .db(move |s| s.api_key_by_hash(&hash, now_millis()))
@@ -149,6 +204,7 @@ pub async fn require(
         key_id: key.id,
         name: key.name,
         role: key.role,
+        agent: None,
     });
     Ok(next.run(req).await)
 }
@@ -167,5 +223,13 @@ mod tests {
             secret_hash("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn websocket_secrets_come_from_the_query() {
+        assert_eq!(query_secret("a=1&token=kefu_x"), Some("kefu_x".into()));
+        assert_eq!(query_secret("key=kefu_y"), Some("kefu_y".into()));
+        assert_eq!(query_secret("token="), None);
+        assert_eq!(query_secret(""), None);
     }
 }

@@ -1,5 +1,7 @@
 //! The web console: the pages supervisors and operators use (dashboard,
-//! call search and review, reports, agents, queues, dialplans).
+//! call search and review, reports, agents, queues, dialplans), the
+//! supervisor's live floor (`supervisor.html`) and the agent desk
+//! (`agent.html`), both fed by the `/api/live` websocket.
 //!
 //! The console is a handful of static files (HTML, CSS, JavaScript modules)
 //! embedded in the binary; there is no build step and nothing is fetched
@@ -83,10 +85,36 @@ const ASSETS: &[Asset] = &[
         content_type: JS,
         body: include_str!("console/admin.js"),
     },
+    Asset {
+        name: "agent.html",
+        content_type: HTML,
+        body: include_str!("console/agent.html"),
+    },
+    Asset {
+        name: "agent.js",
+        content_type: JS,
+        body: include_str!("console/agent.js"),
+    },
+    Asset {
+        name: "supervisor.html",
+        content_type: HTML,
+        body: include_str!("console/supervisor.html"),
+    },
+    Asset {
+        name: "supervisor.js",
+        content_type: JS,
+        body: include_str!("console/supervisor.js"),
+    },
+    Asset {
+        name: "live.js",
+        content_type: JS,
+        body: include_str!("console/live.js"),
+    },
 ];
 
-/// What the pages may load and connect to: only this server. Recordings
-/// play from `blob:` URLs and CSV downloads are `blob:` links.
+/// What the pages may load and connect to: only this server (its
+/// websocket included). Recordings play from `blob:` URLs and CSV
+/// downloads are `blob:` links.
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
                    img-src 'self' data: blob:; media-src 'self' blob:; \
                    connect-src 'self'; object-src 'none'; base-uri 'none'; \
@@ -163,6 +191,24 @@ mod tests {
             }
         }
         assert!(index.contains("src=\"app.js\""), "index loads app.js");
+        for (page, script) in [
+            ("agent.html", "agent.js"),
+            ("supervisor.html", "supervisor.js"),
+        ] {
+            let body = ASSETS
+                .iter()
+                .find(|a| a.name == page)
+                .map(|a| a.body)
+                .unwrap_or_default();
+            assert!(
+                body.contains(&format!("src=\"{script}\"")),
+                "{page} loads {script}"
+            );
+            assert!(
+                index.contains(&format!("href=\"{page}\"")),
+                "index links {page}"
+            );
+        }
     }
 
     #[test]

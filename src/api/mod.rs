@@ -1,7 +1,9 @@
 //! The HTTP API: health and readiness, Prometheus metrics, the REST API
 //! under `/api` (calls, transcripts, recordings, QA reviews, dispositions,
 //! agents, queues, campaigns and contacts, customers, dialplans, reports,
-//! API keys, webhook status), its OpenAPI document and the web console.
+//! API keys, webhook status), the agents' desk (console sign-in, presence,
+//! handoff packages) and its live websocket feed, its OpenAPI document and
+//! the web console.
 //!
 //! [`app`] builds the router from [`routes::table`], the single list of
 //! (method, path, least role, handler); `/api/openapi.json` documents the
@@ -20,13 +22,17 @@ mod calls;
 mod console;
 mod contacts;
 pub mod csv;
+pub mod desk;
 mod dialplans;
 pub mod error;
+mod handoffs;
 mod keys;
+mod live;
 pub mod params;
 mod recording;
 mod reports;
 pub mod routes;
+pub mod sessions;
 pub mod state;
 mod status;
 
@@ -39,7 +45,7 @@ use axum::routing::get;
 use axum::Router;
 
 pub use auth::{ensure_admin_key, ADMIN_KEY_FILE};
-pub use state::{ApiState, OutboxStatus, Readiness, StatusFn, WebhookStatus};
+pub use state::{ApiState, Desk, DeskSnapshot, OutboxStatus, Readiness, StatusFn, WebhookStatus};
 
 use crate::dialplan::watch::{SharedStatus, Status};
 use crate::runtime::metrics::Metrics;

@@ -5,7 +5,9 @@
 use axum::routing::{on, MethodFilter, MethodRouter};
 
 use super::state::ApiState;
-use super::{admin, calls, contacts, dialplans, keys, recording, reports, status};
+use super::{
+    admin, calls, contacts, desk, dialplans, handoffs, keys, live, recording, reports, status,
+};
 use crate::storage::Role;
 
 /// An HTTP method the API serves.
@@ -115,6 +117,24 @@ pub fn table() -> Vec<Route> {
         }),
         r(Post, "/api/calls/{id}/dispositions", Some(Agent), |m| {
             on(m, calls::dispose)
+        }),
+        r(Get, "/api/calls/{id}/handoffs", Some(Agent), |m| {
+            on(m, handoffs::of_call)
+        }),
+        r(Get, "/api/handoffs/{id}", Some(Agent), |m| {
+            on(m, handoffs::get)
+        }),
+        r(Post, "/api/agent/login", None, |m| on(m, desk::login)),
+        r(Post, "/api/agent/logout", Some(Agent), |m| {
+            on(m, desk::logout)
+        }),
+        r(Get, "/api/desk", Some(Agent), |m| on(m, desk::get)),
+        r(Get, "/api/live", Some(Agent), |m| on(m, live::socket)),
+        r(Post, "/api/agents/{id}/presence", Some(Agent), |m| {
+            on(m, desk::presence)
+        }),
+        r(Post, "/api/agents/{id}/ready", Some(Agent), |m| {
+            on(m, desk::ready)
         }),
         r(Get, "/api/agents", READ, |m| on(m, admin::agents)),
         r(Get, "/api/agents/{id}", READ, |m| on(m, admin::agent)),

@@ -1,5 +1,7 @@
 //! What the API handlers share: the store, the metrics, the running
-//! dialplan's status and file, the data folder and the webhook status.
+//! dialplan's status and file, the data folder, the webhook status, and,
+//! when routing runs, the [`Desk`] (routing seen from the API), the
+//! [`Live`] feed and the agents' console sessions.
 //!
 //! Store methods block (SQLite), so handlers call them through
 //! [`ApiState::db`], which runs them on tokio's blocking pool.
@@ -9,7 +11,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::error::{ApiError, ApiResult};
+use super::sessions::Sessions;
 use crate::dialplan::watch::SharedStatus;
+use crate::live::Live;
+pub use crate::live::{DeskAgent, DeskQueue, DeskSnapshot, LiveCall, Waiting};
 use crate::runtime::metrics::Metrics;
 use crate::storage::{Store, StoreResult};
 
@@ -80,8 +85,22 @@ pub trait Readiness: Send + Sync + std::fmt::Debug {
     fn check(&self) -> (bool, serde_json::Value);
 }
 
+/// Routing as the API sees it: agents, queues and live calls, and what an
+/// agent may change (the ACD implements it; the API never decides routing).
+pub trait Desk: Send + Sync {
+    /// Agents, queues with their waiting callers, and live calls, now.
+    fn snapshot(&self) -> DeskSnapshot;
+    /// Sets an agent's presence: `ready`, `away` or `offline`. The error
+    /// says why not (unknown agent, on a call…).
+    fn set_presence(&self, agent: &str, presence: &str) -> Result<(), String>;
+    /// Whether `password` is the agent's console password.
+    fn login(&self, agent: &str, password: &str) -> bool;
+    /// Ends the agent's wrap-up: they are ready for the next call.
+    fn wrap_up_done(&self, agent: &str) -> Result<(), String>;
+}
+
 /// The handlers' shared state.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ApiState {
     /// Durable records.
     pub store: Arc<dyn Store>,
@@ -100,6 +119,24 @@ pub struct ApiState {
     pub readiness: Option<Arc<dyn Readiness>>,
     /// When the process started (for uptime).
     pub started: Instant,
+    /// Routing, when it runs; without it the desk routes answer 503.
+    pub desk: Option<Arc<dyn Desk>>,
+    /// The live feed, when it runs; without it `/api/live` answers 503.
+    pub live: Option<Live>,
+    /// Agents' console sessions (in memory: a restart signs them out).
+    pub sessions: Sessions,
+}
+
+impl std::fmt::Debug for ApiState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiState")
+            .field("store", &self.store)
+            .field("data_dir", &self.data_dir)
+            .field("dialplan_file", &self.dialplan_file)
+            .field("desk", &self.desk.is_some())
+            .field("live", &self.live.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl ApiState {
@@ -114,6 +151,9 @@ impl ApiState {
             webhooks: None,
             readiness: None,
             started: Instant::now(),
+            desk: None,
+            live: None,
+            sessions: Sessions::default(),
         }
     }
 
@@ -136,6 +176,23 @@ impl ApiState {
         self
     }
 
+    /// The same state with routing and its live feed.
+    pub fn with_desk(mut self, desk: Arc<dyn Desk>, live: Live) -> ApiState {
+        self.desk = Some(desk);
+        self.live = Some(live);
+        self
+    }
+
+    /// The desk, or 503 when routing does not run.
+    pub fn desk(&self) -> ApiResult<Arc<dyn Desk>> {
+        self.desk.clone().ok_or_else(not_running)
+    }
+
+    /// The live feed, or 503 when routing does not run.
+    pub fn live(&self) -> ApiResult<Live> {
+        self.live.clone().ok_or_else(not_running)
+    }
+
     /// Runs a store call on the blocking pool.
     pub async fn db<T, F>(&self, f: F) -> ApiResult<T>
     where
@@ -149,6 +206,16 @@ impl ApiState {
             .map_err(ApiError::from)
     }
 
+    /// Runs a desk call on the blocking pool (the desk may take a lock).
+    pub async fn on_desk<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Desk) -> ApiResult<T> + Send + 'static,
+    {
+        let desk = self.desk()?;
+        ApiState::blocking(move || f(desk.as_ref())).await
+    }
+
     /// Runs blocking work (file system, dialplan loading) off the async
     /// threads.
     pub async fn blocking<T, F>(f: F) -> ApiResult<T>
@@ -160,4 +227,12 @@ impl ApiState {
             .await
             .map_err(|e| ApiError::internal("background task failed", e))?
     }
+}
+
+/// 503: the routes of the desk need routing.
+fn not_running() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        "routing is not running",
+    )
 }

@@ -67,6 +67,12 @@ pub(super) struct Raw {
     webhooks: Vec<Webhook>,
     #[serde(default)]
     webhook_retry: WebhookRetry,
+    #[serde(default)]
+    routing: super::routing::RawRouting,
+    #[serde(default)]
+    agents: Vec<super::routing::RawAgent>,
+    #[serde(default)]
+    queues: Vec<super::routing::RawQueue>,
     #[serde(skip)]
     text: String,
 }
@@ -372,6 +378,8 @@ pub(super) fn validate(
                 * 3600,
         ),
     };
+    let routing =
+        super::routing::validate(&cx.file, cx.text, &raw.routing, &raw.agents, &raw.queues)?;
     let http_listen = match (&o.http_listen, &raw.http.listen) {
         (Some(s), _) => parse_socket_addr(s).or_else(|m| Ctx::flag("--http-listen", m))?,
         (None, Some(s)) => {
@@ -408,6 +416,7 @@ pub(super) fn validate(
         database,
         webhooks,
         webhook_retry,
+        routing,
     })
 }
 

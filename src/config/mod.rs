@@ -7,12 +7,14 @@
 //! `Settings` as correct.
 
 mod file;
+mod routing;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use file::{ConfigError, WEBHOOK_EVENTS};
+pub use routing::{AgentConfig, Overflow, QueueConfig, RoutingConfig, Strategy};
 
 /// Command-line overrides of `kefu serve`; each `Some` replaces the file's
 /// value. The flag names are a stable interface.
@@ -98,6 +100,8 @@ pub struct Settings {
     pub webhooks: Vec<WebhookSettings>,
     /// How failed deliveries are retried.
     pub webhook_retry: WebhookRetrySettings,
+    /// Agents, queues and the registrar's realm.
+    pub routing: RoutingConfig,
 }
 
 /// One webhook endpoint.

@@ -3,12 +3,17 @@
 //! UDP datagrams pass kefu's wire check ([`check`], [`reply`]) before the
 //! stack parses them ([`guard`]); TCP is read by the stack's own framing.
 //! [`uas`] turns transactions and dialog states into engine inputs and the
-//! engine's SIP actions back into messages.
+//! engine's SIP actions back into messages. Agents register with kefu
+//! ([`registrar`], authenticated by [`digest`]); callers are handed to them
+//! by REFER ([`refer`]).
 
 pub mod check;
+pub mod digest;
 pub mod guard;
 pub mod headers;
 pub mod normalize;
+pub mod refer;
+pub mod registrar;
 pub mod reply;
 pub mod uas;
 
@@ -47,9 +52,21 @@ pub struct Signalling {
     /// The bound SIP address (UDP, and TCP on the same port).
     pub addr: SocketAddr,
     uas: Arc<uas::Uas>,
+    registrar: Option<Arc<registrar::Registrar>>,
 }
 
 impl Signalling {
+    /// The registrar of the configured agents (none without agents).
+    pub fn registrar(&self) -> Option<Arc<registrar::Registrar>> {
+        self.registrar.clone()
+    }
+
+    /// Starts a blind transfer of `call`; its progress goes to
+    /// [`uas::Hooks::progress`], and its end to the call's dialogue.
+    pub fn transfer(&self, call: kefu_core::CallId, request: refer::TransferRequest) {
+        tokio::spawn(self.uas.clone().transfer(call, request));
+    }
+
     /// Ends every call (BYE) and refuses new ones with 503; waits up to
     /// `grace` for the calls to end.
     pub async fn drain(&self, grace: std::time::Duration) {
@@ -73,6 +90,49 @@ pub async fn start(
     from_media: UnboundedReceiver<FromMedia>,
     metrics: Arc<Metrics>,
     cancel: CancellationToken,
+) -> Result<Signalling, SignallingError> {
+    start_with(
+        settings,
+        media,
+        from_media,
+        metrics,
+        cancel,
+        uas::Hooks::default(),
+    )
+    .await
+}
+
+/// The registrar of `settings`' agents, or `None` when none are configured
+/// (REGISTER then keeps getting 405).
+fn make_registrar(
+    settings: &Settings,
+    presence: Option<tokio::sync::mpsc::UnboundedSender<registrar::Binding>>,
+) -> Option<Arc<registrar::Registrar>> {
+    let routing = &settings.routing;
+    if routing.agents.is_empty() {
+        return None;
+    }
+    let agents = routing
+        .agents
+        .iter()
+        .map(|a| (a.id.clone(), a.ha1(&routing.realm)));
+    let secret: [u8; 32] = rand::random();
+    Some(Arc::new(registrar::Registrar::new(
+        &routing.realm,
+        agents,
+        &secret,
+        presence,
+    )))
+}
+
+/// [`start`], reporting transfer progress and agent presence to `hooks`.
+pub async fn start_with(
+    settings: &Settings,
+    media: MediaHandle,
+    from_media: UnboundedReceiver<FromMedia>,
+    metrics: Arc<Metrics>,
+    cancel: CancellationToken,
+    hooks: uas::Hooks,
 ) -> Result<Signalling, SignallingError> {
     let transport = TransportLayer::new(cancel.child_token());
     let mut bound = settings.sip_listen;
@@ -130,6 +190,7 @@ pub async fn start(
         })?;
     let dialogs = Arc::new(DialogLayer::new(endpoint.inner.clone()));
     let (state_tx, state_rx) = dialogs.new_dialog_state_channel();
+    let registrar = make_registrar(settings, hooks.presence);
     let uas = uas::Uas::new(
         dialogs,
         state_tx,
@@ -143,7 +204,26 @@ pub async fn start(
         bound.port(),
         settings.user_agent.clone(),
         settings.log_pii,
+        registrar.clone(),
+        hooks.progress,
     );
+    if let Some(r) = registrar.clone() {
+        // Bindings expire here (RFC 3261 §10.3: the registrar removes them).
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            loop {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
+                r.sweep(now);
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+                }
+            }
+        });
+    }
     tokio::spawn(async move { endpoint.serve().await });
     tokio::spawn(uas.clone().run_states(state_rx));
     tokio::spawn(uas.clone().run_actions(from_media));
@@ -154,7 +234,11 @@ pub async fn start(
             tokio::spawn(server.clone().on_transaction(tx));
         }
     });
-    Ok(Signalling { addr: bound, uas })
+    Ok(Signalling {
+        addr: bound,
+        uas,
+        registrar,
+    })
 }
 
 /// What a received UDP datagram costs before the transaction layer: kefu's

@@ -6,7 +6,10 @@
 //! content type, capacity, an RTP port pair); OPTIONS is answered 200 with
 //! our capabilities (RFC 3261 §11); other known methods get 405 with Allow;
 //! unknown methods 501 (§8.2.1); requests naming a dialog we do not have get
-//! 481 (§12.2.2). In-dialog requests are handled by the dialog.
+//! 481 (§12.2.2). REGISTER goes to the [`Registrar`] when agents are
+//! configured (405 otherwise). In-dialog requests are handled by the dialog;
+//! NOTIFYs of a transfer's `refer` subscription report its progress
+//! ([`super::refer`]).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -23,15 +26,28 @@ use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::sip::prelude::HeadersExt;
 use rsipstack::sip::{Header, Method, StatusCode};
 use rsipstack::transaction::transaction::Transaction;
-use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+
+use super::refer::{ReferProgress, TransferRequest};
+use super::registrar::Registrar;
 
 use crate::runtime::media::{FromMedia, MediaHandle, ToMedia};
 use crate::runtime::metrics::Metrics;
 use crate::runtime::recorder;
 use kefu_core::engine::CallInfo;
 
-/// Methods kefu answers (Allow header).
-pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS";
+/// Methods kefu answers (Allow header); REGISTER is added when kefu is the
+/// registrar of configured agents ([`ALLOW_REGISTER`]).
+pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, NOTIFY";
+
+/// The Allow header value when agents may register.
+pub const ALLOW_REGISTER: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, NOTIFY, REGISTER";
+
+/// Ring time of transfers that do not say (dialplan transfers to a URI).
+pub const DEFAULT_RING_SECS: u32 = 30;
+
+/// Time past `ring_secs` a final NOTIFY may take before the transfer fails.
+pub(super) const NOTIFY_MARGIN_SECS: u64 = 5;
 
 /// Methods that reach the SIP stack; every other method is answered 501 by
 /// the wire check. Known methods kefu does not serve get 405 here.
@@ -52,27 +68,43 @@ pub const METHODS: &[&str] = &[
     "REGISTER",
 ];
 
-struct CallEntry {
-    dialog: rsipstack::dialog::invite_dialog::InviteDialog,
+pub(super) struct CallEntry {
+    pub(super) dialog: rsipstack::dialog::invite_dialog::InviteDialog,
     reoffer: Option<TransactionHandle>,
+    /// kefu's Contact URI in this dialog (the REFER's Referred-By).
+    pub(super) contact: String,
+    /// The transfer in progress: its target and a number that tells it
+    /// from an earlier one (for its timer).
+    pub(super) refer: Option<(String, u64)>,
+}
+
+/// Where the outcome of transfers and the agents' presence are reported.
+#[derive(Debug, Default, Clone)]
+pub struct Hooks {
+    /// Transfer progress of each call.
+    pub progress: Option<UnboundedSender<(CallId, ReferProgress)>>,
+    /// Agents coming online and going offline.
+    pub presence: Option<UnboundedSender<super::registrar::Binding>>,
 }
 
 /// Shared state of the user-agent server.
 pub struct Uas {
     pub(super) dialogs: Arc<DialogLayer>,
     pub(super) state_tx: DialogStateSender,
-    media: MediaHandle,
+    pub(super) media: MediaHandle,
     metrics: Arc<Metrics>,
-    calls: Mutex<HashMap<CallId, CallEntry>>,
+    pub(super) calls: Mutex<HashMap<CallId, CallEntry>>,
     by_dialog: Mutex<HashMap<String, CallId>>,
-    next_id: AtomicU64,
+    pub(super) next_id: AtomicU64,
     closing: std::sync::atomic::AtomicBool,
     max_calls: usize,
     retry_after: u32,
     advertised: Option<IpAddr>,
     contact_port: u16,
     server: String,
-    log_pii: bool,
+    pub(super) log_pii: bool,
+    registrar: Option<Arc<Registrar>>,
+    pub(super) progress: Option<UnboundedSender<(CallId, ReferProgress)>>,
 }
 
 impl Uas {
@@ -89,6 +121,8 @@ impl Uas {
         contact_port: u16,
         server: String,
         log_pii: bool,
+        registrar: Option<Arc<Registrar>>,
+        progress: Option<UnboundedSender<(CallId, ReferProgress)>>,
     ) -> Arc<Uas> {
         Arc::new(Uas {
             dialogs,
@@ -105,7 +139,17 @@ impl Uas {
             contact_port,
             server,
             log_pii,
+            registrar,
+            progress,
         })
+    }
+
+    fn allow(&self) -> &'static str {
+        if self.registrar.is_some() {
+            ALLOW_REGISTER
+        } else {
+            ALLOW
+        }
     }
 
     fn active(&self) -> usize {
@@ -140,10 +184,16 @@ impl Uas {
             | Method::Refer
             | Method::Notify
             | Method::PRack => tx.reply(StatusCode::CallTransactionDoesNotExist).await,
+            Method::Register if self.registrar.is_some() => {
+                if let Some(r) = &self.registrar {
+                    super::registrar::answer(r, &mut tx).await;
+                }
+                Ok(())
+            }
             Method::Register | Method::Message | Method::Subscribe | Method::Publish => {
                 tx.reply_with(
                     StatusCode::MethodNotAllowed,
-                    vec![Header::Other("Allow".into(), ALLOW.into())],
+                    vec![Header::Other("Allow".into(), self.allow().into())],
                     None,
                 )
                 .await
@@ -151,7 +201,7 @@ impl Uas {
             _ => {
                 tx.reply_with(
                     StatusCode::NotImplemented,
-                    vec![Header::Other("Allow".into(), ALLOW.into())],
+                    vec![Header::Other("Allow".into(), self.allow().into())],
                     None,
                 )
                 .await
@@ -164,7 +214,7 @@ impl Uas {
 
     fn capabilities(&self) -> Vec<Header> {
         vec![
-            Header::Other("Allow".into(), ALLOW.into()),
+            Header::Other("Allow".into(), self.allow().into()),
             Header::Other("Accept".into(), "application/sdp".into()),
             Header::Other("Server".into(), self.server.clone()),
         ]
@@ -200,17 +250,14 @@ impl Uas {
             return;
         };
         let local_ip = self.local_ip(&tx);
-        let contact = rsipstack::sip::Uri::try_from(
-            format!(
-                "sip:kefu@{}",
-                rsipstack::sip::HostWithPort::from(std::net::SocketAddr::new(
-                    local_ip,
-                    self.contact_port
-                ))
-            )
-            .as_str(),
-        )
-        .ok();
+        let contact_uri = format!(
+            "sip:kefu@{}",
+            rsipstack::sip::HostWithPort::from(std::net::SocketAddr::new(
+                local_ip,
+                self.contact_port
+            ))
+        );
+        let contact = rsipstack::sip::Uri::try_from(contact_uri.as_str()).ok();
         let mut dialog = match self.dialogs.get_or_create_server_invite(
             &tx,
             self.state_tx.clone(),
@@ -241,6 +288,8 @@ impl Uas {
                 CallEntry {
                     dialog: dialog.clone(),
                     reoffer: None,
+                    contact: contact_uri,
+                    refer: None,
                 },
             );
         }
@@ -280,9 +329,10 @@ impl Uas {
                     caller,
                     called,
                     local_time: Some(crate::dialplan::flow::local_now()),
-                    // No agents log in to kefu yet: queues have nobody free,
-                    // so dialplans keep callers in the bot (their `on_busy`).
-                    agents_idle: Some(0),
+                    // Until agent routing tracks who is free, registered
+                    // agents count as idle; without any, dialplans keep
+                    // callers in the bot (their `on_busy`).
+                    agents_idle: Some(self.registrar.as_ref().map_or(0, |r| r.online())),
                 },
             },
         );
@@ -381,14 +431,18 @@ impl Uas {
                         .respond(StatusCode::OK, Some(self.capabilities()), None)
                         .await;
                 }
+                DialogState::Notify(id, req, handle) => {
+                    let call = self.call_of(&id.to_string());
+                    let status = self.on_notify(call, &req);
+                    let _ = handle.reply(StatusCode::from(status)).await;
+                }
                 DialogState::Refer(_, _, handle)
                 | DialogState::Message(_, _, handle)
-                | DialogState::Notify(_, _, handle)
                 | DialogState::Publish(_, _, handle) => {
                     let _ = handle
                         .respond(
                             StatusCode::MethodNotAllowed,
-                            Some(vec![Header::Other("Allow".into(), ALLOW.into())]),
+                            Some(vec![Header::Other("Allow".into(), self.allow().into())]),
                             None,
                         )
                         .await;
@@ -419,41 +473,14 @@ impl Uas {
                 FromMedia::Action { call, action } => self.act(call, action).await,
                 FromMedia::Ended { call, .. } => self.forget(call),
                 FromMedia::Transfer { call, target } => {
-                    let me = Arc::clone(&self);
-                    tokio::spawn(async move { me.transfer(call, target).await });
+                    let request = TransferRequest {
+                        target,
+                        handoff: None,
+                        ring_secs: DEFAULT_RING_SECS,
+                    };
+                    tokio::spawn(Arc::clone(&self).transfer(call, request));
                 }
             }
-        }
-    }
-
-    /// Blind transfer (RFC 3515): REFER the caller to a SIP URI. Queue
-    /// targets need agent routing, which kefu does not have yet: they fail
-    /// at once, and the dialogue keeps the caller (its `on_busy`).
-    async fn transfer(&self, call: CallId, target: String) {
-        let fail = |why: String| {
-            tracing::warn!(call = %call, why = %why, "transfer failed");
-            self.media.send(
-                call,
-                ToMedia::Reply {
-                    call,
-                    reply: kefu_core::dialogue::Reply::TransferFailed(why),
-                },
-            );
-        };
-        if !(target.starts_with("sip:") || target.starts_with("sips:")) {
-            return fail(format!("no agent routing for `{target}`"));
-        }
-        let Some(dialog) = self.dialog(call) else {
-            return;
-        };
-        match dialog.refer(format!("<{target}>"), None, None).await {
-            Ok(Some(r)) if (200..300).contains(&u16::from(r.status_code.clone())) => {
-                tracing::info!(call = %call, "REFER accepted");
-                self.media.send(call, ToMedia::Transferred { call, target });
-            }
-            Ok(Some(r)) => fail(format!("REFER answered {}", r.status_code)),
-            Ok(None) => fail("REFER got no answer".into()),
-            Err(e) => fail(format!("REFER failed: {e}")),
         }
     }
 
@@ -550,7 +577,7 @@ impl Uas {
 
 /// The user part of a SIP/tel URI inside a header value or URI
 /// (`"Ann" <sip:+8613800000000@host>;tag=1` -> `+8613800000000`).
-fn user_part(value: &str) -> String {
+pub(super) fn user_part(value: &str) -> String {
     let start = ["sips:", "sip:", "tel:"]
         .iter()
         .find_map(|s| value.find(s).map(|i| i + s.len()));

@@ -1,7 +1,7 @@
 //! Durable records: calls and their legs, transcript lines, the per-call
 //! event log, the recordings index, agents, queues, campaigns, contacts,
-//! dispositions, customers and their tags, quality-inspection results, the
-//! webhook outbox and API keys.
+//! dispositions, customers and their tags, quality-inspection results,
+//! handoff packages, the webhook outbox and API keys.
 //!
 //! [`Store`] is what the rest of kefu sees; [`sqlite::SqliteStore`] (one
 //! file, WAL, versioned migrations under `migrations/`) is the default, and
@@ -18,7 +18,8 @@ mod directory;
 mod report;
 
 pub use directory::{
-    Agent, AgentLeg, ApiKey, Attempt, Campaign, Contact, Customer, Queue, QueueEntry, Role,
+    ha1, Agent, AgentLeg, ApiKey, Attempt, Campaign, Contact, Customer, Queue, QueueEntry, Role,
+    DEFAULT_RING_SECS, DEFAULT_SKILL_LEVEL, DEFAULT_WRAP_UP_SECS, QUEUE_STRATEGIES,
 };
 pub use report::{Bucket, Report, ReportKind, ReportQuery};
 
@@ -474,6 +475,24 @@ pub struct CallDetail {
     pub dispositions: Vec<Disposition>,
 }
 
+/// A handoff package as stored: what an agent was shown of a call handed
+/// to them (see `kefu_core::handoff::Package` for the package's fields).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Handoff {
+    /// Short, URL-safe, unguessable id (carried in the REFER to the agent).
+    pub id: String,
+    /// The call handed over.
+    pub call_id: String,
+    /// When the package was made.
+    pub created_at: Millis,
+    /// The queue the caller was sent to, if any.
+    pub queue: Option<String>,
+    /// The agent offered the call, if one was chosen.
+    pub agent_id: Option<String>,
+    /// The package itself, as JSON.
+    pub package: serde_json::Value,
+}
+
 /// Filters of a call search; every given filter must hold.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CallQuery {
@@ -536,6 +555,31 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn put_queue_entry(&self, entry: &QueueEntry) -> StoreResult<()>;
     /// Records an agent's leg of a call (insert, or update by call+agent).
     fn put_agent_leg(&self, leg: &AgentLeg) -> StoreResult<()>;
+    /// An agent's SIP digest HA1 (see [`ha1`]), if a password is set;
+    /// [`StoreError::NotFound`] for an unknown agent.
+    fn agent_ha1(&self, id: &str) -> StoreResult<Option<String>> {
+        Err(not_kept(&format!("agent {id}'s password")))
+    }
+    /// Sets an agent's password as its HA1 (32 hex digits);
+    /// [`StoreError::NotFound`] for an unknown agent.
+    fn set_agent_password(&self, id: &str, ha1: &str) -> StoreResult<()> {
+        let _ = ha1;
+        Err(not_kept(&format!("agent {id}'s password")))
+    }
+
+    /// Stores a handoff package (a second package with the same id is a
+    /// conflict).
+    fn put_handoff(&self, h: &Handoff) -> StoreResult<()> {
+        Err(not_kept(&format!("handoff {}", h.id)))
+    }
+    /// A handoff package by id.
+    fn handoff(&self, id: &str) -> StoreResult<Option<Handoff>> {
+        Err(not_kept(&format!("handoff {id}")))
+    }
+    /// A call's handoff packages, oldest first.
+    fn handoffs_of_call(&self, call_id: &str) -> StoreResult<Vec<Handoff>> {
+        Err(not_kept(&format!("handoffs of call {call_id}")))
+    }
 
     /// Every campaign.
     fn campaigns(&self) -> StoreResult<Vec<Campaign>>;
@@ -581,6 +625,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn api_keys(&self) -> StoreResult<Vec<ApiKey>>;
     /// Revokes a key.
     fn revoke_api_key(&self, id: i64) -> StoreResult<()>;
+}
+
+/// The answer of a store that does not keep a kind of record: the methods
+/// for handoffs and agents' passwords have it as their default, so a store
+/// kept for calls and webhooks alone (a test double) need not implement
+/// them.
+fn not_kept(what: &str) -> StoreError {
+    StoreError::Invalid(format!("{what}: not kept by this store"))
 }
 
 /// A new call id: the start time in hex then random bits, so ids sort by

@@ -380,6 +380,7 @@ pub fn seed(store: &SqliteStore, data: &Path, now: i64) -> Seeded {
                 skills: skills.map(String::from).to_vec(),
                 languages: vec!["zh".into(), "en".into()],
                 max_calls: 2,
+                ..Agent::default()
             })
             .expect("agent");
     }
@@ -388,6 +389,7 @@ pub fn seed(store: &SqliteStore, data: &Path, now: i64) -> Seeded {
             name: "after-sales".into(),
             skills: vec!["after-sales".into()],
             max_wait_secs: 120,
+            ..Queue::default()
         })
         .expect("queue");
     for (n, (id, start)) in transferred.iter().enumerate() {

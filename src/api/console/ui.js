@@ -45,6 +45,13 @@ export function clearKey() {
 }
 
 let unauthorized = () => {};
+// Where requests take their secret from (the agent page uses its session).
+let keySource = getKey;
+
+/** Makes requests carry the secret `fn()` returns instead of the API key. */
+export function useKeySource(fn) {
+  keySource = fn;
+}
 
 /** Sets what happens when the API refuses the key (401). */
 export function onUnauthorized(fn) {
@@ -76,7 +83,7 @@ async function errorText(res) {
  * first tells the sign-in handler).
  */
 export async function request(path, { method = "GET", body, type } = {}) {
-  const headers = { Authorization: `Bearer ${getKey()}` };
+  const headers = { Authorization: `Bearer ${keySource()}` };
   let payload;
   if (body !== undefined) {
     if (typeof body === "string") {

@@ -5,12 +5,14 @@
 //! Queue entries and agent legs do not require their call to be recorded
 //! yet: routing writes them as it goes, and reports join what exists.
 
+use std::collections::BTreeMap;
+
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::{first, from_json, to_json, Ctx};
 use crate::storage::{
     Agent, AgentLeg, Attempt, Campaign, Contact, Customer, Queue, QueueEntry, StoreError,
-    StoreResult,
+    StoreResult, QUEUE_STRATEGIES,
 };
 
 const QUEUE_RESULTS: [&str; 3] = ["answered", "abandoned", "overflow"];
@@ -38,17 +40,20 @@ fn check_present(what: &str, value: &str) -> StoreResult<()> {
     }
 }
 
-/// Every agent, by id.
+/// Every agent, by id (with the stored HA1, which serialization skips).
 pub(super) fn agents(conn: &Connection) -> StoreResult<Vec<Agent>> {
     let mut stmt = conn
         .prepare_cached(
-            "SELECT id, name, uri, skills, languages, max_calls FROM agents ORDER BY id",
+            "SELECT id, name, uri, skills, languages, max_calls, levels, region, wrap_up_secs,
+                 password_ha1
+             FROM agents ORDER BY id",
         )
         .ctx("reading agents")?;
     let rows = stmt
         .query_and_then([], |r| {
             let skills: String = r.get(3)?;
             let languages: String = r.get(4)?;
+            let levels: String = r.get(6)?;
             Ok(Agent {
                 id: r.get(0)?,
                 name: r.get(1)?,
@@ -56,27 +61,66 @@ pub(super) fn agents(conn: &Connection) -> StoreResult<Vec<Agent>> {
                 skills: from_json(&skills, "agent skills")?,
                 languages: from_json(&languages, "agent languages")?,
                 max_calls: r.get(5)?,
+                levels: from_json(&levels, "agent skill levels")?,
+                region: r.get(7)?,
+                wrap_up_secs: r.get(8)?,
+                password_ha1: r.get(9)?,
             })
         })
         .ctx("reading agents")?;
     rows.collect()
 }
 
+/// Fails with Invalid unless every level is 1..=10.
+fn check_levels(what: &str, levels: &BTreeMap<String, u8>) -> StoreResult<()> {
+    match levels.iter().find(|(_, l)| !(1..=10).contains(*l)) {
+        Some((skill, level)) => Err(StoreError::Invalid(format!(
+            "{what} of {skill:?} is {level}, not 1..=10"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Fails with Invalid unless `ha1` is 32 hex digits.
+pub(super) fn check_ha1(ha1: &str) -> StoreResult<()> {
+    if ha1.len() == 32 && ha1.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(
+            "password HA1 must be 32 hex digits (MD5 of id:realm:password)".into(),
+        ))
+    }
+}
+
+/// Creates or replaces an agent; the stored HA1 is kept when the agent
+/// brings none.
 pub(super) fn put_agent(tx: &Transaction<'_>, a: &Agent) -> StoreResult<()> {
     check_present("agent id", &a.id)?;
+    check_levels("agent skill level", &a.levels)?;
+    let ha1 = a.password_ha1.as_deref().map(str::to_ascii_lowercase);
+    if let Some(h) = &ha1 {
+        check_ha1(h)?;
+    }
     tx.execute(
-        "INSERT INTO agents (id, name, uri, skills, languages, max_calls)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+        "INSERT INTO agents (id, name, uri, skills, languages, max_calls, levels, region,
+             wrap_up_secs, password_ha1)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, uri = excluded.uri,
              skills = excluded.skills, languages = excluded.languages,
-             max_calls = excluded.max_calls",
+             max_calls = excluded.max_calls, levels = excluded.levels,
+             region = excluded.region, wrap_up_secs = excluded.wrap_up_secs,
+             password_ha1 = COALESCE(excluded.password_ha1, agents.password_ha1)",
         params![
             a.id,
             a.name,
             a.uri,
             to_json(&a.skills, "skills")?,
             to_json(&a.languages, "languages")?,
-            a.max_calls
+            a.max_calls,
+            to_json(&a.levels, "skill levels")?,
+            a.region,
+            a.wrap_up_secs,
+            ha1
         ],
     )
     .ctx(&format!("saving agent {}", a.id))?;
@@ -96,15 +140,27 @@ pub(super) fn delete_agent(tx: &Transaction<'_>, id: &str) -> StoreResult<()> {
 /// Every queue, by name.
 pub(super) fn queues(conn: &Connection) -> StoreResult<Vec<Queue>> {
     let mut stmt = conn
-        .prepare_cached("SELECT name, skills, max_wait_secs FROM queues ORDER BY name")
+        .prepare_cached(
+            "SELECT name, skills, max_wait_secs, strategy, levels, language_required, overflow,
+                 announce_secs, ring_secs, empty_to_bot
+             FROM queues ORDER BY name",
+        )
         .ctx("reading queues")?;
     let rows = stmt
         .query_and_then([], |r| {
             let skills: String = r.get(1)?;
+            let levels: String = r.get(4)?;
             Ok(Queue {
                 name: r.get(0)?,
                 skills: from_json(&skills, "queue skills")?,
                 max_wait_secs: r.get(2)?,
+                strategy: r.get(3)?,
+                levels: from_json(&levels, "queue skill levels")?,
+                language_required: r.get(5)?,
+                overflow: r.get(6)?,
+                announce_secs: r.get(7)?,
+                ring_secs: r.get(8)?,
+                empty_to_bot: r.get(9)?,
             })
         })
         .ctx("reading queues")?;
@@ -113,11 +169,43 @@ pub(super) fn queues(conn: &Connection) -> StoreResult<Vec<Queue>> {
 
 pub(super) fn put_queue(tx: &Transaction<'_>, q: &Queue) -> StoreResult<()> {
     check_present("queue name", &q.name)?;
+    check_one_of("queue strategy", &q.strategy, &QUEUE_STRATEGIES)?;
+    check_levels("queue minimum level", &q.levels)?;
+    if let Some(overflow) = &q.overflow {
+        let to_queue = overflow.strip_prefix("queue:");
+        if overflow != "bot" && to_queue.is_none_or(str::is_empty) {
+            return Err(StoreError::Invalid(format!(
+                "queue overflow {overflow:?} is not \"bot\" or \"queue:NAME\""
+            )));
+        }
+        if to_queue == Some(q.name.as_str()) {
+            return Err(StoreError::Invalid(format!(
+                "queue {} overflows to itself",
+                q.name
+            )));
+        }
+    }
     tx.execute(
-        "INSERT INTO queues (name, skills, max_wait_secs) VALUES (?1, ?2, ?3)
+        "INSERT INTO queues (name, skills, max_wait_secs, strategy, levels, language_required,
+             overflow, announce_secs, ring_secs, empty_to_bot)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
          ON CONFLICT (name) DO UPDATE SET skills = excluded.skills,
-             max_wait_secs = excluded.max_wait_secs",
-        params![q.name, to_json(&q.skills, "skills")?, q.max_wait_secs],
+             max_wait_secs = excluded.max_wait_secs, strategy = excluded.strategy,
+             levels = excluded.levels, language_required = excluded.language_required,
+             overflow = excluded.overflow, announce_secs = excluded.announce_secs,
+             ring_secs = excluded.ring_secs, empty_to_bot = excluded.empty_to_bot",
+        params![
+            q.name,
+            to_json(&q.skills, "skills")?,
+            q.max_wait_secs,
+            q.strategy,
+            to_json(&q.levels, "skill levels")?,
+            q.language_required,
+            q.overflow,
+            q.announce_secs,
+            q.ring_secs,
+            q.empty_to_bot
+        ],
     )
     .ctx(&format!("saving queue {}", q.name))?;
     Ok(())

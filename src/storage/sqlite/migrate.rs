@@ -12,11 +12,18 @@ use crate::storage::{now_millis, StoreError, StoreResult};
 
 /// Every migration as (version, name, SQL), in version order. A new
 /// migration is one more line here and one more file in `migrations/`.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "records",
-    include_str!("../../../migrations/0001_records.sql"),
-)];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "records",
+        include_str!("../../../migrations/0001_records.sql"),
+    ),
+    (
+        2,
+        "handoffs",
+        include_str!("../../../migrations/0002_handoffs.sql"),
+    ),
+];
 
 /// The highest version applied (0 for a new file).
 pub(super) fn current_version(conn: &Connection) -> StoreResult<i64> {

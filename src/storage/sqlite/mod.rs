@@ -4,8 +4,9 @@
 //! This module owns opening the file (pragmas, migrations), the connection
 //! pool and the mapping of SQLite errors to [`StoreError`]; the queries
 //! live in `calls` (writes about calls), `search` (call lists and
-//! detail), `admin` (agents, queues, campaigns, customers), `access`
-//! (outbox, webhook state, API keys) and `reports`.
+//! detail), `admin` (agents, queues, campaigns, customers), `handoffs`
+//! (handoff packages, agents' passwords), `access` (outbox, webhook
+//! state, API keys) and `reports`.
 //!
 //! Writes go through the single writer connection behind a mutex, each in
 //! one `IMMEDIATE` transaction. Reads take one of the reader connections:
@@ -17,6 +18,7 @@
 mod access;
 mod admin;
 mod calls;
+mod handoffs;
 mod migrate;
 mod reports;
 mod reports_ops;
@@ -35,8 +37,8 @@ pub use migrate::MIGRATIONS;
 
 use super::{
     Agent, AgentLeg, ApiKey, Attempt, CallDetail, CallQuery, CallSummary, Campaign, Contact,
-    Customer, EndpointState, Millis, OutboxEvent, QaRecord, QaReview, Queue, QueueEntry, Recording,
-    Report, ReportKind, ReportQuery, Role, Store, StoreError, StoreResult, Write,
+    Customer, EndpointState, Handoff, Millis, OutboxEvent, QaRecord, QaReview, Queue, QueueEntry,
+    Recording, Report, ReportKind, ReportQuery, Role, Store, StoreError, StoreResult, Write,
 };
 
 /// Reader connections kept open beside the writer.
@@ -284,6 +286,26 @@ impl Store for SqliteStore {
 
     fn put_agent_leg(&self, leg: &AgentLeg) -> StoreResult<()> {
         self.write(|tx| admin::put_agent_leg(tx, leg))
+    }
+
+    fn agent_ha1(&self, id: &str) -> StoreResult<Option<String>> {
+        self.read(|c| handoffs::agent_ha1(c, id))
+    }
+
+    fn set_agent_password(&self, id: &str, ha1: &str) -> StoreResult<()> {
+        self.write(|tx| handoffs::set_agent_password(tx, id, ha1))
+    }
+
+    fn put_handoff(&self, h: &Handoff) -> StoreResult<()> {
+        self.write(|tx| handoffs::put_handoff(tx, h))
+    }
+
+    fn handoff(&self, id: &str) -> StoreResult<Option<Handoff>> {
+        self.read(|c| handoffs::handoff(c, id))
+    }
+
+    fn handoffs_of_call(&self, call_id: &str) -> StoreResult<Vec<Handoff>> {
+        self.read(|c| handoffs::handoffs_of_call(c, call_id))
     }
 
     fn campaigns(&self) -> StoreResult<Vec<Campaign>> {
