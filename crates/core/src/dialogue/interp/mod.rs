@@ -596,11 +596,8 @@ impl Conversation {
                 StepAction::Transfer(t) => {
                     let target = self.render(&t.target);
                     self.vars.set("transfer_target", target.clone());
-                    // Only queues have a load; a SIP URI is tried as it is.
-                    let busy = target
-                        .strip_prefix("queue:")
-                        .and_then(|queue| self.world.queue(queue))
-                        .is_some_and(|q| q.idle == 0);
+                    let queue = target.strip_prefix("queue:").unwrap_or(&target);
+                    let busy = self.world.queue(queue).is_some_and(|q| q.idle == 0);
                     let insists = self.intents_seen.get("human_agent").copied().unwrap_or(0) >= 2;
                     if busy && !insists {
                         if let Some(back) = t.on_busy {
