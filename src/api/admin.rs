@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::error::{ApiError, ApiResult, Body, PathParams};
 use super::state::ApiState;
-use crate::storage::{now_millis, Agent, Campaign, Queue};
+use crate::storage::{now_millis, Agent, Campaign, Queue, QUEUE_STRATEGIES};
 
 /// Campaign states.
 pub const CAMPAIGN_STATUSES: [&str; 4] = ["draft", "running", "paused", "done"];
@@ -208,9 +208,6 @@ struct QueueBody {
     empty_to_bot: Option<bool>,
 }
 
-/// Queue strategies routing knows.
-const STRATEGIES: [&str; 4] = ["longest_idle", "least_calls", "skill_level", "round_robin"];
-
 /// `PUT /api/queues/{name}`: creates or replaces a queue.
 pub async fn put_queue(
     State(state): State<ApiState>,
@@ -234,10 +231,10 @@ pub async fn put_queue(
     check_levels(&b.levels, &b.skills)?;
     let defaults = Queue::default();
     let strategy = b.strategy.unwrap_or(defaults.strategy.clone());
-    if !STRATEGIES.contains(&strategy.as_str()) {
+    if !QUEUE_STRATEGIES.contains(&strategy.as_str()) {
         return Err(ApiError::bad_request(format!(
             "strategy: expected one of {}, got {strategy:?}",
-            STRATEGIES.join(", ")
+            QUEUE_STRATEGIES.join(", ")
         )));
     }
     if let Some(o) = &b.overflow {

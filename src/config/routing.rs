@@ -62,27 +62,7 @@ impl AgentConfig {
     }
 }
 
-/// How a queue picks among free agents.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Strategy {
-    /// The agent idle the longest.
-    LongestIdle,
-    /// The agent with the fewest calls so far.
-    LeastCalls,
-    /// The agent with the highest level in the queue's skills.
-    SkillLevel,
-    /// Each agent in turn.
-    RoundRobin,
-}
-
-/// Where callers go when a queue's wait runs out.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Overflow {
-    /// Back to the bot.
-    Bot,
-    /// To another queue.
-    Queue(String),
-}
+pub use kefu_core::acd::{Overflow, Strategy};
 
 /// One queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,8 +77,9 @@ pub struct QueueConfig {
     pub language_required: bool,
     /// Longest wait before the overflow.
     pub max_wait_secs: u32,
-    /// Where callers go after `max_wait_secs`; `None` keeps them waiting.
-    pub overflow: Option<Overflow>,
+    /// Where callers go after `max_wait_secs` (`Overflow::None` keeps them
+    /// waiting).
+    pub overflow: Overflow,
     /// How often the caller hears the queue announcement.
     pub announce_secs: u32,
     /// How long an agent's phone rings before the next agent is tried.
@@ -330,23 +311,21 @@ fn queue(cx: &Cx<'_>, i: usize, q: &RawQueue, names: &[&str]) -> Result<QueueCon
     }
     let strategy = match &q.strategy {
         None => Strategy::LongestIdle,
-        Some(s) => match s.get_ref().as_str() {
-            "longest_idle" => Strategy::LongestIdle,
-            "least_calls" => Strategy::LeastCalls,
-            "skill_level" => Strategy::SkillLevel,
-            "round_robin" => Strategy::RoundRobin,
-            other => {
+        Some(s) => match Strategy::parse(s.get_ref()) {
+            Some(st) => st,
+            None => {
+                let names: Vec<&str> = Strategy::ALL.iter().map(|st| st.name()).collect();
                 return cx.bad(
                     &key("strategy"),
                     s.span(),
-                    format!("unknown strategy {other:?} (longest_idle, least_calls, skill_level, round_robin)"),
-                )
+                    format!("unknown strategy {:?} ({})", s.get_ref(), names.join(", ")),
+                );
             }
         },
     };
     let overflow = match &q.overflow {
-        None => None,
-        Some(o) if o.get_ref() == "bot" => Some(Overflow::Bot),
+        None => Overflow::None,
+        Some(o) if o.get_ref() == "bot" => Overflow::Bot,
         Some(o) => match o.get_ref().strip_prefix("queue:") {
             Some(n) if n == name => {
                 return cx.bad(
@@ -355,7 +334,7 @@ fn queue(cx: &Cx<'_>, i: usize, q: &RawQueue, names: &[&str]) -> Result<QueueCon
                     "a queue cannot overflow to itself".into(),
                 )
             }
-            Some(n) if names.contains(&n) => Some(Overflow::Queue(n.to_string())),
+            Some(n) if names.contains(&n) => Overflow::Queue(n.to_string()),
             Some(n) => {
                 return cx.bad(
                     &key("overflow"),
@@ -458,7 +437,7 @@ overflow = "bot"
         );
         let q = &r.queues[0];
         assert_eq!(q.strategy, Strategy::SkillLevel);
-        assert_eq!(q.overflow, Some(Overflow::Queue("billing".into())));
+        assert_eq!(q.overflow, Overflow::Queue("billing".into()));
         assert_eq!(
             (q.max_wait_secs, q.ring_secs, q.announce_secs),
             (60, 15, 30)

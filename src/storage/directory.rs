@@ -14,7 +14,6 @@
 
 use std::collections::BTreeMap;
 
-use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 
 use super::Millis;
@@ -175,17 +174,9 @@ fn default_true() -> bool {
     true
 }
 
-/// The SIP digest HA1 of a password: hex MD5 of `user:realm:password`
-/// (RFC 2617 §3.2.2.2), what is stored instead of the password itself.
-pub fn ha1(user: &str, realm: &str, password: &str) -> String {
-    let mut md5 = Md5::new();
-    md5.update(user.as_bytes());
-    md5.update(b":");
-    md5.update(realm.as_bytes());
-    md5.update(b":");
-    md5.update(password.as_bytes());
-    hex::encode(md5.finalize())
-}
+/// The SIP digest HA1 of a password (hex MD5 of `user:realm:password`),
+/// what is stored instead of the password itself.
+pub use crate::signalling::digest::ha1;
 
 /// One caller's time in a queue (written by routing, read by reports).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
