@@ -273,7 +273,8 @@ impl Digest {
             .ok()
             .filter(|_| nc_text.len() == 8)
             .ok_or_else(|| DigestError::Malformed("nc is not 8 hex digits".into()))?;
-        if !same_uri(duri, uri) {
+        // The digest `uri` names the request-URI (RFC 2617 §3.2.2.5).
+        if !super::headers::same_uri(duri, uri) {
             return Err(DigestError::Uri);
         }
         let issued = self.issued(nonce).ok_or(DigestError::Nonce)?;
@@ -321,19 +322,6 @@ impl Digest {
         seen.nc.insert(nonce.to_string(), (issued, nc));
         Ok(())
     }
-}
-
-/// The digest `uri` names the request-URI (RFC 2617 §3.2.2.5); compared
-/// case-insensitively and without URI parameters, which stacks reorder.
-fn same_uri(a: &str, b: &str) -> bool {
-    let strip = |s: &str| {
-        s.split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase()
-    };
-    strip(a) == strip(b)
 }
 
 #[cfg(test)]

@@ -302,6 +302,20 @@ pub(crate) fn is_token(s: &[u8]) -> bool {
     !s.is_empty() && s.iter().all(|&b| is_token_char(b))
 }
 
+/// Whether two URIs are the same once their parameters are dropped,
+/// compared case-insensitively (RFC 3261 §19.1.4, simplified: stacks
+/// reorder parameters; scheme, user, host and port decide).
+pub(crate) fn same_uri(a: &str, b: &str) -> bool {
+    let key = |s: &str| {
+        s.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    };
+    key(a) == key(b)
+}
+
 /// Splits a header value at top-level commas (not inside quoted strings or `<...>`).
 pub(crate) fn split_commas(v: &[u8]) -> Vec<&[u8]> {
     let mut parts = Vec::new();

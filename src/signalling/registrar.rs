@@ -21,6 +21,7 @@ use std::sync::Mutex;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::digest::{Credentials, Digest, DigestError};
+use super::headers::{same_uri, split_commas};
 
 /// Expiry when the phone asks for none (RFC 3261 §10.2.1.1 leaves it to us).
 pub const DEFAULT_EXPIRES: u32 = 3600;
@@ -343,20 +344,14 @@ fn warning(text: &str) -> String {
     format!("399 kefu \"{}\"", text.replace('"', "'"))
 }
 
-/// URI equality for bindings (RFC 3261 §19.1.4, simplified: scheme, user,
-/// host and port compared case-insensitively, parameters ignored).
-fn same_uri(a: &str, b: &str) -> bool {
-    let key = |s: &str| s.split(';').next().unwrap_or("").to_ascii_lowercase();
-    key(a) == key(b)
-}
-
 /// Splits Contact values on commas outside quotes and `<…>`, and reads each
 /// entry's URI and `expires` parameter.
 fn parse_contacts<S: AsRef<str>>(values: &[S]) -> Result<Vec<ContactEntry>, String> {
     let mut out = Vec::new();
     for value in values {
-        for part in split_list(value.as_ref()) {
-            let part = part.trim();
+        for part in split_commas(value.as_ref().as_bytes()) {
+            // Split at ASCII commas: every part is still UTF-8.
+            let part = std::str::from_utf8(part).unwrap_or_default().trim();
             if part.is_empty() {
                 continue;
             }
@@ -396,27 +391,6 @@ fn parse_contacts<S: AsRef<str>>(values: &[S]) -> Result<Vec<ContactEntry>, Stri
         }
     }
     Ok(out)
-}
-
-fn split_list(value: &str) -> Vec<&str> {
-    let (mut parts, mut start, mut quoted, mut angle) = (Vec::new(), 0, false, false);
-    let mut escaped = false;
-    for (i, c) in value.char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' if quoted => escaped = true,
-            '"' => quoted = !quoted,
-            '<' if !quoted => angle = true,
-            '>' if !quoted => angle = false,
-            ',' if !quoted && !angle => {
-                parts.push(&value[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    parts.push(&value[start..]);
-    parts
 }
 
 /// An RFC 1123 date for the Date header (RFC 3261 §20.17).
